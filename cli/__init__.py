@@ -1,0 +1,1 @@
+"""Console-script faces (trailctl, provider-scan, overlay-check) on module_utils/."""

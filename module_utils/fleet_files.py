@@ -1,0 +1,67 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small file helpers shared by modules, CLIs and host scripts.
+
+Pure Python (standard library only) so it imports with or without Ansible.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def atomic_write(path: str, data: bytes, mode: int = 0o644,
+                 uid: int | None = None, gid: int | None = None) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
+
+    The bytes go to a temporary file in the same directory, which is given its
+    final mode (and owner, when asked) before it is fsynced and renamed over
+    the target; the directory is fsynced so the rename survives a crash.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            if uid is not None or gid is not None:
+                os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_private_file(path: str) -> bytes:
+    """Read a secret file, refusing one that others can read or someone else owns.
+
+    Raises PermissionError with a message that says how to fix the file; the
+    message never includes the file's contents.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if info.st_mode & 0o077:
+            raise PermissionError(
+                f"{path}: secret file is readable or writable by group/others "
+                f"(mode {info.st_mode & 0o777:04o}); fix with: chmod 600 {path}"
+            )
+        if info.st_uid != os.geteuid():
+            raise PermissionError(
+                f"{path}: secret file is owned by uid {info.st_uid}, not by the "
+                f"reading user (uid {os.geteuid()}); fix with: chown {os.geteuid()} {path}"
+            )
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
