@@ -480,7 +480,11 @@ def _json_type(value: Any) -> str:
 
 
 def dump_sig_file(events: list[dict]) -> bytes:
-    return (json.dumps(events, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """A JSON array with one event per line: one line per signer in diffs."""
+    if not events:
+        return b"[]\n"
+    lines = [json.dumps(event, ensure_ascii=False) for event in events]
+    return ("[\n" + ",\n".join(lines) + "\n]\n").encode("utf-8")
 
 
 def write_sig_file(path: str, events: list[dict]) -> None:

@@ -1,0 +1,200 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: artifact_verify
+short_description: Check files against their detached C(.sig) files and a trust policy
+description:
+  - For each file, reads C(<file>.sig) (a JSON array of NIP-01 kind 1063
+    events) and accepts the file when at least O(threshold) distinct trusted,
+    unrevoked keys have an event with a correct id, a valid BIP340 signature
+    and an C(x) tag equal to the file's SHA-256.
+  - Fails when any file is rejected, listing the reason for every event
+    (bad-id, bad-signature, unknown-key, revoked-key, digest-mismatch,
+    malformed, duplicate). Read-only; check mode behaves identically.
+  - See docs/signing.md.
+version_added: "0.1.0"
+options:
+  path:
+    description:
+      - Files to verify. Entries holding C(*), C(?) or C([) are glob patterns,
+        which must match at least one file (C(.sig) files are skipped).
+    type: list
+    elements: str
+    required: true
+  trusted_keys:
+    description:
+      - Trusted signers, usually O(trusted_keys=golden_state_trusted_keys).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Signer name reported in results.
+        type: str
+        required: true
+      pubkey:
+        description: x-only public key, 64 hex characters or C(npub1...).
+        type: str
+        required: true
+  revoked_keys:
+    description:
+      - Public keys (hex or C(npub1...)) whose signatures never count,
+        usually O(revoked_keys=golden_state_revoked_keys).
+    type: list
+    elements: str
+    default: []
+  threshold:
+    description:
+      - Number of distinct trusted, unrevoked keys that must have signed,
+        usually O(threshold=golden_state_signature_threshold).
+    type: int
+    default: 1
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+requirements:
+  - coincurve >= 21
+author:
+  - Fleet golden state maintainers
+"""
+
+EXAMPLES = r"""
+- name: Refuse a trail that two operators have not signed
+  artifact_verify:
+    path: /srv/trails/*.trail.json
+    trusted_keys: "{{ golden_state_trusted_keys }}"
+    revoked_keys: "{{ golden_state_revoked_keys | default([]) }}"
+    threshold: "{{ golden_state_signature_threshold | default(1) }}"
+"""
+
+RETURN = r"""
+accepted:
+  description: Whether every file was accepted.
+  returned: always
+  type: bool
+files:
+  description: One entry per verified file.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The artifact.
+      type: str
+    sig_path:
+      description: Its detached signature file.
+      type: str
+    digest:
+      description: SHA-256 hex of the artifact.
+      type: str
+    accepted:
+      description: Whether enough distinct trusted keys signed it.
+      type: bool
+    signers:
+      description: Names of the distinct trusted keys counted.
+      type: list
+      elements: str
+    threshold:
+      description: Keys required.
+      type: int
+    reasons:
+      description: Per event in the .sig file, its index, pubkey, signer name
+        (for trusted keys) and reason (ok, bad-id, bad-signature, unknown-key,
+        revoked-key, digest-mismatch, malformed, duplicate).
+      type: list
+      elements: dict
+"""
+
+import glob  # noqa: E402
+import os  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.fleet_signing import (  # noqa: E402
+    SignatureError,
+    normalise_key_list,
+    normalise_revoked_list,
+    read_sig_file,
+    sig_path_for,
+    verify_policy,
+)
+
+
+def _expand(module: AnsibleModule, patterns: list[str]) -> list[str]:
+    paths: list[str] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(p for p in glob.glob(os.path.expanduser(pattern))
+                             if os.path.isfile(p) and not p.endswith(".sig"))
+            if not matches:
+                module.fail_json(msg=f"path: no file matches {pattern}")
+        else:
+            matches = [os.path.expanduser(pattern)]
+        paths.extend(p for p in matches if p not in paths)
+    return paths
+
+
+def _verify_file(path: str, trusted, revoked, threshold: int) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            artifact = handle.read()
+    except OSError as exc:
+        raise SignatureError(f"{path}: cannot read artifact: {exc.strerror}") from None
+    sig_path = sig_path_for(path)
+    result = verify_policy(artifact, read_sig_file(sig_path), trusted, revoked, threshold)
+    entry = {"path": path, "sig_path": sig_path, **result.to_dict()}
+    if not result.accepted:
+        detail = result.summary() or f"no events in {sig_path}"
+        entry["message"] = (f"{path}: {len(result.signers)} of {threshold} required "
+                            f"trusted keys signed it; {detail}")
+    return entry
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "list", "elements": "str", "required": True},
+            "trusted_keys": {
+                "type": "list", "elements": "dict", "required": True,
+                "options": {"name": {"type": "str", "required": True},
+                            "pubkey": {"type": "str", "required": True}},
+            },
+            "revoked_keys": {"type": "list", "elements": "str", "default": []},
+            "threshold": {"type": "int", "default": 1},
+        },
+        supports_check_mode=True,
+    )
+    threshold = module.params["threshold"]
+    if threshold < 1:
+        module.fail_json(msg="threshold: must be at least 1")
+    try:
+        trusted = normalise_key_list(module.params["trusted_keys"], "trusted_keys")
+        revoked = normalise_revoked_list(module.params["revoked_keys"], "revoked_keys")
+    except SignatureError as exc:
+        module.fail_json(msg=str(exc))
+    paths = _expand(module, module.params["path"])
+    if not paths:
+        module.fail_json(msg="path: give at least one file to verify")
+
+    files = []
+    for path in paths:
+        try:
+            files.append(_verify_file(path, trusted, revoked, threshold))
+        except SignatureError as exc:
+            files.append({"path": path, "sig_path": sig_path_for(path), "accepted": False,
+                          "signers": [], "reasons": [], "threshold": threshold,
+                          "message": str(exc)})
+    accepted = all(entry["accepted"] for entry in files)
+    if not accepted:
+        messages = [entry["message"] for entry in files if not entry["accepted"]]
+        module.fail_json(msg="signature check failed: " + " | ".join(messages),
+                         accepted=False, files=files, changed=False)
+    module.exit_json(changed=False, accepted=True, files=files)
+
+
+if __name__ == "__main__":
+    main()
