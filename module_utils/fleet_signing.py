@@ -483,7 +483,12 @@ def dump_sig_file(events: list[dict]) -> bytes:
     """A JSON array with one event per line: one line per signer in diffs."""
     if not events:
         return b"[]\n"
-    lines = [json.dumps(event, ensure_ascii=False) for event in events]
+    lines = []
+    for event in events:
+        line = json.dumps(event, ensure_ascii=False)
+        if _FORBIDDEN_CHARS.search(line):  # a foreign event with a lone surrogate
+            line = json.dumps(event)  # \uXXXX escapes keep the file valid UTF-8
+        lines.append(line)
     return ("[\n" + ",\n".join(lines) + "\n]\n").encode("utf-8")
 
 

@@ -1,0 +1,196 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""trailctl subcommands for signing: keygen, sign, verify-sig.
+
+``trailctl`` imports this module and calls ``register(subparsers)``; each
+subcommand's ``func(args)`` returns the exit code (0 ok, 1 invalid input or
+rejected, 2 usage). Runs standalone too: ``python3 cli/trailctl_signing.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run from a checkout, not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+
+from fleet_files import read_private_file
+from fleet_signing import (
+    SignatureError,
+    generate_secret_key,
+    load_key_list,
+    load_revoked_list,
+    npub,
+    parse_secret_key,
+    plan_signature,
+    public_key_hex,
+    read_sig_file,
+    sig_path_for,
+    verify_policy,
+    write_sig_file,
+)
+
+
+def _error(command: str, message: str) -> int:
+    print(f"trailctl {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _write_new_secret(path: str, secret_hex: str) -> None:
+    # O_EXCL, not atomic_write: atomic_write renames over whatever is there,
+    # and keygen must never replace an existing key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (secret_hex + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    try:
+        key = generate_secret_key()
+        pubkey = public_key_hex(key)
+        _write_new_secret(args.output, key.secret_hex())
+    except FileExistsError:
+        return _error("keygen", f"{args.output} exists; refusing to overwrite a key file")
+    except (OSError, SignatureError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return _error("keygen", f"{args.output}: {detail}")
+    print(f"secret key written to {args.output} (mode 0600)")
+    print(f"public key: {pubkey}")
+    print(f"npub: {npub(pubkey)}")
+    return 0
+
+
+def _read_key(path: str):
+    try:
+        raw = read_private_file(path)
+    except PermissionError as exc:
+        raise SignatureError(str(exc)) from None
+    except OSError as exc:
+        raise SignatureError(f"{path}: cannot read key file: {exc.strerror}") from None
+    return parse_secret_key(raw, f"key file {path}")
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    try:
+        key = _read_key(args.key)
+    except SignatureError as exc:
+        return _error("sign", str(exc))
+    pubkey = public_key_hex(key)
+    status = 0
+    for path in args.files:
+        try:
+            plan = plan_signature(path, key, name=args.name or os.path.basename(path),
+                                  media_type=args.media_type)
+            if plan.changed:
+                write_sig_file(plan.sig_path, plan.after)
+        except SignatureError as exc:
+            status = _error("sign", str(exc))
+            continue
+        except OSError as exc:
+            status = _error("sign", f"{sig_path_for(path)}: cannot write: {exc.strerror}")
+            continue
+        if plan.changed:
+            print(f"{path}: signed by {pubkey}, event {plan.new_event['id']} "
+                  f"appended to {plan.sig_path} (now {len(plan.after)} in the file)")
+        else:
+            print(f"{path}: already signed by {pubkey} in {plan.sig_path}; unchanged")
+    return status
+
+
+def _verify_one(path: str, trusted, revoked, threshold: int) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            artifact = handle.read()
+    except OSError as exc:
+        print(f"{path}: REJECTED: cannot read: {exc.strerror}")
+        return False
+    try:
+        events = read_sig_file(sig_path_for(path))
+    except SignatureError as exc:
+        print(f"{path}: REJECTED: {exc}")
+        return False
+    result = verify_policy(artifact, events, trusted, revoked, threshold)
+    if result.accepted:
+        print(f"{path}: accepted, signed by {', '.join(result.signers)} "
+              f"({len(result.signers)} of {threshold} required)")
+    else:
+        print(f"{path}: REJECTED, {len(result.signers)} of {threshold} required trusted "
+              f"keys signed it" + ("" if events else f" (no events in {sig_path_for(path)})"))
+    for item in result.reasons:
+        who = item.get("name") or item.get("pubkey") or "(no valid pubkey)"
+        print(f"  event {item['index']}: {who}: {item['reason']}")
+    return result.accepted
+
+
+def cmd_verify_sig(args: argparse.Namespace) -> int:
+    try:
+        trusted = load_key_list(args.trusted_keys)
+        revoked = load_revoked_list(args.revoked_keys) if args.revoked_keys else []
+    except SignatureError as exc:
+        return _error("verify-sig", str(exc))
+    results = [_verify_one(path, trusted, revoked, args.threshold) for path in args.files]
+    return 0 if all(results) else 1
+
+
+def register(subparsers) -> None:
+    """Add keygen, sign and verify-sig to trailctl's subparsers."""
+    keygen = subparsers.add_parser(
+        "keygen", help="create a BIP340 secret key file (0600)",
+        description="Write a new secret key (64 hex characters, mode 0600) and print "
+                    "its public key. Never overwrites an existing file.")
+    keygen.add_argument("-o", "--output", required=True, metavar="KEYFILE",
+                        help="secret key file to create")
+    keygen.set_defaults(func=cmd_keygen)
+
+    sign = subparsers.add_parser(
+        "sign", help="sign files into FILE.sig",
+        description="Append a NIP-01 signature event by KEYFILE to FILE.sig for each FILE, "
+                    "unless this key already has a valid event over the same content.")
+    sign.add_argument("--key", required=True, metavar="KEYFILE",
+                      help="secret key file (must be mode 0600, owned by you)")
+    sign.add_argument("--name", help="name tag (default: each file's base name)")
+    sign.add_argument("--media-type", default=None, help="m tag (default: "
+                      "application/octet-stream)")
+    sign.add_argument("files", nargs="+", metavar="FILE")
+    sign.set_defaults(func=cmd_sign)
+
+    verify = subparsers.add_parser(
+        "verify-sig", help="check files against FILE.sig and a trust policy",
+        description="Exit 0 when every FILE is signed by at least N distinct trusted, "
+                    "unrevoked keys; 1 (with per-signer reasons) otherwise.")
+    verify.add_argument("--trusted-keys", required=True, metavar="FILE",
+                        help="YAML/JSON list of {name, pubkey}")
+    verify.add_argument("--revoked-keys", metavar="FILE",
+                        help="YAML/JSON list of revoked public keys")
+    verify.add_argument("--threshold", type=_positive_int, default=1, metavar="N",
+                        help="distinct trusted keys required (default 1)")
+    verify.add_argument("files", nargs="+", metavar="FILE")
+    verify.set_defaults(func=cmd_verify_sig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trailctl", description="artifact signing")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
