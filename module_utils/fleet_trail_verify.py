@@ -224,7 +224,7 @@ def _check_signatures(report: TrailReport, data: bytes, policy: SignaturePolicy,
     report.signature = result.to_dict()
     if policy.threshold > 0 and not result.accepted:
         why = "; ".join(f"event {r.get('index')}: {r.get('reason')}"
-                        for r in result.reasons) or "no events"
+                        for r in result.reasons if r.get("reason") != "ok") or "no events"
         findings.append(Finding("SIGNATURE_REJECTED", f"{len(result.signers)} of "
                                 f"{policy.threshold} required trusted signature(s): {why}"))
 
