@@ -154,6 +154,13 @@ class SecretKey(bytes):
     def nsec(self) -> str:
         return bech32_encode("nsec", bytes(self))
 
+    def _coincurve_key(self):
+        # Built once per key: each PrivateKey() derives the public key again.
+        private = self.__dict__.get("_private")
+        if private is None:
+            private = self.__dict__["_private"] = coincurve.PrivateKey(bytes(self))
+        return private
+
 
 def _to_secret(raw: bytes, what: str) -> SecretKey:
     if len(raw) != 32 or not 0 < int.from_bytes(raw, "big") < _GROUP_ORDER:
@@ -211,8 +218,7 @@ def _xonly(pub: bytes):
 def public_key_hex(secret: Any) -> str:
     """The x-only public key (64 lowercase hex) of a secret key."""
     _require_coincurve()
-    key = _coerce_secret(secret)
-    return coincurve.PublicKeyXOnly.from_secret(bytes(key)).format().hex()
+    return _coerce_secret(secret)._coincurve_key().public_key_xonly.format().hex()
 
 
 def parse_public_key(text: Any, what: str = "public key") -> str:
@@ -272,7 +278,7 @@ def schnorr_sign(secret: Any, message: bytes, aux_rand: bytes | None = None) -> 
     if aux is None or len(aux) != 32:
         raise SignatureError("aux_rand: must be 32 bytes")
     try:
-        return coincurve.PrivateKey(bytes(key)).sign_schnorr(msg, aux)
+        return key._coincurve_key().sign_schnorr(msg, aux)
     except (ValueError, TypeError):
         raise SignatureError("BIP340 signing failed") from None
 
