@@ -471,6 +471,8 @@ def read_sig_file(path: str) -> list[dict]:
         ) from None
     except RecursionError:
         raise SignatureError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise SignatureError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, list):
         raise SignatureError(f"{path}: expected a JSON array of events, got {_json_type(data)}")
     for index, item in enumerate(data):
@@ -602,6 +604,8 @@ def _load_structured(path: str) -> Any:
             raise SignatureError(
                 f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except (ValueError, RecursionError) as exc:
+            raise SignatureError(f"{path}: invalid JSON: {type(exc).__name__}") from None
     try:
         import yaml
     except ImportError:
@@ -612,6 +616,8 @@ def _load_structured(path: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise SignatureError(f"{path}: invalid YAML{where}") from None
+    except (RecursionError, ValueError) as exc:
+        raise SignatureError(f"{path}: invalid YAML: {type(exc).__name__}") from None
 
 
 def _unwrap(data: Any) -> Any:

@@ -322,6 +322,7 @@ def test_read_sig_file_missing_is_empty(tmp_path):
     (b'[{}, "x"]', "element 1 is a string, not an object"),
     (b"\xff\xfe[]", "not UTF-8"),
     (b"[" * 100000, "nested too deeply|invalid JSON"),
+    (b"[" + b"9" * 5000 + b"]", "invalid JSON"),
 ])
 def test_read_sig_file_errors_name_file_and_position(tmp_path, content, expected):
     path = tmp_path / "a.sig"
