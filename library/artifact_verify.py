@@ -148,7 +148,10 @@ def _verify_file(path: str, trusted, revoked, threshold: int) -> dict:
     result = verify_policy(artifact, read_sig_file(sig_path), trusted, revoked, threshold)
     entry = {"path": path, "sig_path": sig_path, **result.to_dict()}
     if not result.accepted:
-        detail = result.summary() or f"no events in {sig_path}"
+        if not result.reasons:
+            detail = f"no events in {sig_path}"
+        else:
+            detail = result.summary() or f"only {', '.join(result.signers)} signed"
         entry["message"] = (f"{path}: {len(result.signers)} of {threshold} required "
                             f"trusted keys signed it; {detail}")
     return entry

@@ -53,7 +53,9 @@ def test_glob_and_threshold(run_module, artifacts, trusted, tmp_path):
     by_path = {f["path"]: f for f in result["files"]}
     assert by_path[str(artifacts[0])]["accepted"] is True
     assert by_path[str(artifacts[1])]["accepted"] is False
-    assert f"{artifacts[1]}: 1 of 2 required" in result["msg"]
+    expected = f"{artifacts[1]}: 1 of 2 required trusted keys signed it; only op0 signed"
+    assert expected in result["msg"]
+    assert "no events" not in result["msg"]
     assert str(artifacts[0]) + ":" not in result["msg"]
 
 
