@@ -1,0 +1,806 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Banned-provider scanner: find mentions of banned model providers in data and files.
+
+Pure Python (standard library; PyYAML only to add key paths to findings in
+YAML/JSON files, and only when it is importable). Used by the
+``banned_providers`` module, the ``providers`` filters and ``provider-scan``.
+
+Vocabulary
+----------
+A *banned provider* is a name plus the terms that identify it (``Provider``).
+``CATALOGUE`` ships the known ones; inventory names a provider (resolved by
+the catalogue; an unknown name is its own only term) or gives a dict
+``{name, terms, versioned, aliases}`` whose terms are *added* to the
+catalogue entry of the same name (a ban can be widened, never narrowed).
+The provider's name is always one of its terms.
+
+Three kinds of term:
+
+* ``terms``: literal terms (``claude``, ``api.anthropic.com``,
+  ``ANTHROPIC_API_KEY``). A term is split into tokens (runs of letters or of
+  digits); in text the tokens must appear in order, separated by at most three
+  separator characters (whitespace, ``-``, ``_``, ``.``, ``/``, ``:``) or by
+  nothing, so ``ANTHROPIC_API_KEY`` also matches ``anthropic-api-key`` and
+  ``AnthropicApiKey``.
+* ``versioned``: words that are ordinary English on their own (``sonnet``,
+  ``haiku``, ``opus``) and only identify the provider's models when a version
+  number follows directly or after one ``-``/``_``/``.``: ``sonnet-4``,
+  ``opus4.1``, ``haiku_3`` are findings; "a haiku", "Shakespeare's Sonnet 18",
+  "magnum opus" are not. Model ids that carry the family name with ``claude``
+  (``claude-3-opus``, ``claude-sonnet-4``) are found through ``claude``.
+* ``aliases``: bare model aliases (``sonnet``, ``opus``, ``haiku``) that count
+  only as the *whole value* of a key whose name contains ``model``:
+  ``model: sonnet`` / ``"default_model": "opus"`` in a file (key and value on
+  one line), or a data value whose innermost key contains ``model``.
+
+Matching rule
+-------------
+* Case-insensitive: ``Claude``, ``CLAUDE``, ``cLaUdE``.
+* Boundaries: a match must start and end at a token boundary. Words are runs
+  of letters; digits, punctuation, whitespace and the start/end of the text
+  are boundaries, and so is a lower-to-upper case change (camelCase):
+  ``claude3``, ``Claude-3``, ``claude_3``, ``CLAUDE 3``, ``anthropic/claude``,
+  ``https://api.anthropic.com/v1``, ``ClaudeAI``, ``myAnthropicKey`` are
+  findings; ``claudette``, ``Claudette``, ``anthropical``, ``philanthropic``,
+  ``CLAUDETTE`` are not.
+* Unicode: when (and only when) the text has non-ASCII characters it is
+  normalised before matching: each character is NFKD-decomposed (compatibility
+  forms such as fullwidth letters U+FF21-U+FF5A, ligatures, circled/mathematical
+  letters fold to ASCII), combining marks are dropped (``Cla\u0301ude`` is
+  ``Claude``), a small table folds Cyrillic/Greek letters that look like
+  Latin ones (``claude`` spelt with a Cyrillic U+0441 for the ``c``), and invisible characters are
+  removed (zero-width space/non-joiner/joiner U+200B-U+200D, word joiner
+  U+2060, BOM U+FEFF, soft hyphen U+00AD, and a few more), so they cannot
+  hide a term.
+* Positions: ``line`` and ``column`` are 1-based and refer to the original
+  text; the column counts characters (code points), not bytes.
+
+Findings never carry the text around a match (a value may be a secret), only
+the matched span itself.
+
+Speed: one regex per catalogue (``Matcher``) compiled once, plus a cheap
+prefilter: the text is lower-cased and the regex only runs when one of the
+catalogue's anchor words (the longest token of each term) occurs in it. Pure
+ASCII text is never normalised.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+try:  # optional: only used to put key paths on findings in YAML/JSON files
+    import yaml
+except ImportError:  # pragma: no cover - exercised where PyYAML is absent
+    yaml = None
+
+__all__ = [
+    "CATALOGUE",
+    "DEFAULT_BANNED",
+    "POLICY_KEYS",
+    "AllowRule",
+    "Finding",
+    "Matcher",
+    "Provider",
+    "ScanReport",
+    "banned_entries",
+    "format_finding",
+    "format_path",
+    "is_banned",
+    "normalise",
+    "parse_allowlist",
+    "resolve_banned",
+    "scan_data",
+    "scan_file",
+    "scan_paths",
+    "scan_text",
+]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A banned provider: its name and the terms that identify it."""
+
+    name: str
+    terms: tuple[str, ...] = ()
+    versioned: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+CATALOGUE: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider(
+            "anthropic",
+            terms=("anthropic", "claude", "api.anthropic.com", "console.anthropic.com",
+                   "claude.ai", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                   "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE", "CLAUDE_API_KEY",
+                   "sk-ant"),
+            versioned=("opus", "sonnet", "haiku"),
+            aliases=("opus", "sonnet", "haiku"),
+        ),
+        Provider(
+            "openai",
+            terms=("openai", "api.openai.com", "OPENAI_API_KEY", "chatgpt"),
+            versioned=("gpt",),
+        ),
+        Provider(
+            "google",
+            terms=("gemini", "generativelanguage.googleapis.com", "GEMINI_API_KEY",
+                   "aistudio.google.com"),
+        ),
+    )
+}
+
+DEFAULT_BANNED = ("anthropic",)
+
+# Variables/keys that *declare* the ban: naming a banned provider there is the
+# policy itself, not a deployment, so those occurrences are reported as allowed.
+POLICY_KEYS = ("banned_providers",)
+
+# Invisible characters removed before matching (they could hide a term).
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e"
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u3164\ufe00\ufe01"
+    "\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d"
+    "\ufe0e\ufe0f\ufeff\uffa0"
+)
+
+# Letters that look like Latin ones but do not NFKD-fold to them: Cyrillic and
+# Greek homoglyphs, plus dotless i, long s and script l (which re.IGNORECASE
+# would fold but str.lower() does not). Pairs of (look-alike, Latin letter).
+_CONFUSABLE_PAIRS = (
+    "\u0430a\u0432b\u0435e\u043ak\u043cm\u043dh\u043eo\u0440p\u0441c\u0442t\u0443y"
+    "\u0445x\u0456i\u0458j\u0455s\u0501d\u04bbh\u04cfl\u051bq\u051dw\u0410A\u0412B"
+    "\u0415E\u041aK\u041cM\u041dH\u041eO\u0420P\u0421C\u0422T\u0423Y\u0425X\u0406I"
+    "\u0408J\u0405S\u04c0l\u03b1a\u03b5e\u03b9i\u03bak\u03bdv\u03bfo\u03c1p\u03c4t"
+    "\u03c5u\u03c7x\u0391A\u0392B\u0395E\u0396Z\u0397H\u0399I\u039aK\u039cM\u039dN"
+    "\u039fO\u03a1P\u03a4T\u03a5Y\u03a7X\u0131i\u017fs\u2113l"
+)
+_CONFUSABLES = {_CONFUSABLE_PAIRS[i]: _CONFUSABLE_PAIRS[i + 1]
+                for i in range(0, len(_CONFUSABLE_PAIRS), 2)}
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_SEP = r"[\s\-_./:]{0,3}"
+_LETTER = r"[^\W\d_]"
+# Start/end boundaries; the case-sensitive part catches camelCase joins.
+_START = rf"(?:(?<!{_LETTER})|(?-i:(?<=[a-z])(?=[A-Z])))"
+_END = rf"(?:(?!{_LETTER})|(?-i:(?<=[a-z])(?=[A-Z])))"
+
+_char_cache: dict[str, str] = {}
+
+
+def _fold_char(char: str) -> str:
+    """Normalised form of one non-ASCII character ('' for invisible ones)."""
+    folded = _char_cache.get(char)
+    if folded is None:
+        if char in _INVISIBLE:
+            folded = ""
+        else:
+            parts = []
+            for part in unicodedata.normalize("NFKD", char):
+                if unicodedata.category(part) == "Mn" or part in _INVISIBLE:
+                    continue  # accents and invisible marks
+                parts.append(_CONFUSABLES.get(part, part))
+            folded = "".join(parts)
+        if len(_char_cache) < 65536:
+            _char_cache[char] = folded
+    return folded
+
+
+class _OffsetMap:
+    """Maps an offset in normalised text back to the original text."""
+
+    def __init__(self) -> None:
+        self.norm_starts: list[int] = []
+        self.entries: list[tuple[int, bool]] = []  # (original start, 1:1 run?)
+
+    def add(self, norm_start: int, orig_start: int, run: bool) -> None:
+        self.norm_starts.append(norm_start)
+        self.entries.append((orig_start, run))
+
+    def __call__(self, pos: int) -> int:
+        if not self.norm_starts:
+            return pos
+        index = bisect.bisect_right(self.norm_starts, pos) - 1
+        if index < 0:
+            return pos
+        orig, run = self.entries[index]
+        return orig + (pos - self.norm_starts[index]) if run else orig
+
+
+def normalise(text: str) -> tuple[str, _OffsetMap | None]:
+    """Return (normalised text, offset map); the map is None when nothing changed.
+
+    Only non-ASCII characters are touched; ASCII runs are copied as they are.
+    """
+    if text.isascii():
+        return text, None
+    out: list[str] = []
+    offsets = _OffsetMap()
+    norm_len = 0
+    last = 0
+    for match in _NON_ASCII.finditer(text):
+        if match.start() > last:  # the ASCII run before this non-ASCII run
+            run = text[last:match.start()]
+            offsets.add(norm_len, last, True)
+            out.append(run)
+            norm_len += len(run)
+        for index in range(match.start(), match.end()):
+            folded = _fold_char(text[index])
+            if folded:
+                offsets.add(norm_len, index, len(folded) == 1 and folded == text[index])
+                out.append(folded)
+                norm_len += len(folded)
+        last = match.end()
+    if last < len(text):
+        offsets.add(norm_len, last, True)
+        out.append(text[last:])
+    return "".join(out), offsets
+
+
+def _term_regex(term: str) -> str:
+    tokens = _TOKEN.findall(term.lower())
+    if not tokens:
+        raise ValueError(f"term {term!r} has no letters or digits")
+    body = _SEP.join(re.escape(token) for token in tokens)
+    start = _START if tokens[0][0].isalpha() else ""
+    end = _END if tokens[-1][-1].isalpha() else ""
+    return start + body + end
+
+
+def _anchor(term: str) -> str:
+    return max(_TOKEN.findall(term.lower()), key=len)
+
+
+def _model_key_regex(alias: str, group: str) -> str:
+    # `model: sonnet`, `"default_model": "opus",`, `model=haiku`
+    return (rf"model[\w\-]*[\"']?[ \t]*[:=][ \t]*[\"']?(?P<{group}>{re.escape(alias)})"
+            r"(?=[\"']?[ \t]*(?:[,}\]#\r\n]|$))")
+
+
+@dataclass
+class Finding:
+    """One occurrence of a banned provider's term."""
+
+    provider: str
+    term: str
+    match: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    allowed: bool = False
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider, "term": self.term, "match": self.match,
+            "file": self.file, "line": self.line, "column": self.column,
+            "path": self.path, "allowed": self.allowed, "reason": self.reason,
+        }
+
+    def __str__(self) -> str:
+        return format_finding(self)
+
+
+def _show(text: str) -> str:
+    """Quote text for a message, escaping invisible and odd characters."""
+    return "'" + "".join(c if c.isprintable() and c.isascii() else ascii(c)[1:-1]
+                         for c in text).replace("'", "\\'") + "'"
+
+
+def format_finding(finding: Finding) -> str:
+    """``config.yaml:3:12: 'claude' (anthropic) in model.default``."""
+    if finding.file is not None:
+        where = f"{finding.file}:{finding.line}:{finding.column}: "
+    elif finding.path:
+        where = f"{finding.path}: "
+    else:
+        where = ""
+    text = f"{where}{_show(finding.term)} ({finding.provider})"
+    if finding.match.lower() != finding.term.lower():
+        text += f" as {_show(finding.match)}"
+    if finding.file is not None and finding.path:
+        text += f" in {finding.path}"
+    if finding.allowed:
+        text += f" allowed: {finding.reason}"
+    return text
+
+
+class Matcher:
+    """All terms of a set of banned providers, compiled into one regex."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self.providers = tuple(providers)
+        if not self.providers:
+            raise ValueError("no banned providers given")
+        alternatives: list[tuple[int, str, str, str]] = []  # (length, regex, provider, term)
+        anchors: set[str] = set()
+        aliases: dict[str, tuple[str, str]] = {}
+        for provider in self.providers:
+            for term in dict.fromkeys((provider.name, *provider.terms)):
+                alternatives.append((len(term), _term_regex(term), provider.name, term))
+                anchors.add(_anchor(term))
+            for word in provider.versioned:
+                word_re = _term_regex(word).removesuffix(_END)
+                alternatives.append((len(word), rf"{word_re}(?=[\-_.]?\d)", provider.name, word))
+                anchors.add(_anchor(word))
+            for alias in provider.aliases:
+                aliases[alias.lower()] = (provider.name, alias)
+                anchors.add(_anchor(alias))
+        # Longest first, so `api.anthropic.com` wins over `anthropic` at one spot.
+        alternatives.sort(key=lambda alt: -alt[0])
+        self._groups: dict[str, tuple[str, str]] = {}
+        parts = []
+        for index, (_, regex, provider_name, term) in enumerate(alternatives):
+            group = f"t{index}"
+            self._groups[group] = (provider_name, term)
+            parts.append(f"(?P<{group}>{regex})")
+        for index, (alias, (provider_name, term)) in enumerate(aliases.items()):
+            group = f"a{index}"
+            self._groups[group] = (provider_name, term)
+            parts.append(_model_key_regex(alias, group))
+        self.regex = re.compile("|".join(parts), re.IGNORECASE | re.MULTILINE)
+        self.anchors = tuple(sorted(anchors, key=len, reverse=True))
+        self.aliases = aliases
+
+    def candidates(self, text: str) -> Iterator[tuple[int, int, str, str]]:
+        """Yield (start, end, provider, term) over *normalised* text."""
+        lowered = text.lower()
+        if not any(anchor in lowered for anchor in self.anchors):
+            return
+        for match in self.regex.finditer(text):
+            group = match.lastgroup
+            provider_name, term = self._groups[group]
+            yield match.start(group), match.end(group), provider_name, term
+
+    def find(self, text: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, provider, term) in the *original* text, robust to Unicode tricks."""
+        norm, offsets = normalise(text)
+        hits = []
+        for start, end, provider_name, term in self.candidates(norm):
+            if offsets is not None:
+                start, end = offsets(start), offsets(end - 1) + 1
+            hits.append((start, end, provider_name, term))
+        return hits
+
+    def alias_of(self, value: str) -> tuple[str, str] | None:
+        """(provider, alias) when the whole value is a bare model alias."""
+        norm, _ = normalise(value)
+        return self.aliases.get(norm.strip().strip("\"'").lower())
+
+
+# ---------------------------------------------------------------- banned list
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip()
+                                                        for v in value):
+        raise ValueError(f"{what} must be a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
+    """Turn names and {name, terms, versioned, aliases} dicts into Providers.
+
+    Raises ValueError naming the bad entry.
+    """
+    if banned is None:
+        banned = DEFAULT_BANNED
+    if isinstance(banned, (str, Mapping)):
+        banned = [banned]
+    merged: dict[str, Provider] = {}
+    for index, item in enumerate(banned):
+        if isinstance(item, str):
+            name, extra = item.strip(), {}
+        elif isinstance(item, Mapping):
+            unknown = set(item) - {"name", "terms", "versioned", "aliases"}
+            if unknown:
+                raise ValueError(f"banned[{index}]: unknown keys {sorted(unknown)}")
+            name = item.get("name")
+            if not isinstance(name, str):
+                raise ValueError(f"banned[{index}]: 'name' must be a string")
+            name = name.strip()
+            extra = {key: _strings(item.get(key), f"banned[{index}].{key}")
+                     for key in ("terms", "versioned", "aliases")}
+        else:
+            raise ValueError(f"banned[{index}]: expected a provider name or a "
+                             f"{{name, terms}} dict, got {type(item).__name__}")
+        if not name or not _TOKEN.search(name):
+            raise ValueError(f"banned[{index}]: empty provider name")
+        key = name.lower()
+        base = merged.get(key) or CATALOGUE.get(key) or Provider(key)
+        merged[key] = Provider(
+            base.name,
+            tuple(dict.fromkeys(base.terms + extra.get("terms", ()))),
+            tuple(dict.fromkeys(base.versioned + extra.get("versioned", ()))),
+            tuple(dict.fromkeys(base.aliases + extra.get("aliases", ()))),
+        )
+    if not merged:
+        raise ValueError("banned must name at least one provider")
+    for provider in merged.values():
+        for term in (*provider.terms, *provider.versioned, *provider.aliases):
+            if not _TOKEN.search(term):
+                raise ValueError(f"banned provider {provider.name!r}: term {term!r} "
+                                 "has no letters or digits")
+    return list(merged.values())
+
+
+_matcher_cache: dict[tuple[Provider, ...], Matcher] = {}
+
+
+def _matcher(banned: Any) -> Matcher:
+    if isinstance(banned, Matcher):
+        return banned
+    providers = tuple(resolve_banned(banned))
+    matcher = _matcher_cache.get(providers)
+    if matcher is None:
+        matcher = _matcher_cache[providers] = Matcher(providers)
+    return matcher
+
+
+# ------------------------------------------------------------------ allowlist
+
+@dataclass(frozen=True)
+class AllowRule:
+    """A deliberate mention: ``path`` glob, ``term`` (``*`` = any) and ``reason``.
+
+    ``path`` matches a file finding's file path (as given, absolute, or by
+    basename when the glob has no ``/``) or a data finding's key path. ``*``
+    matches any run of characters (``/`` included), ``?`` one character;
+    everything else, ``[`` and ``]`` included, is literal. An optional ``key``
+    glob narrows a file rule to findings under matching key paths.
+    """
+
+    path: str
+    term: str
+    reason: str
+    key: str | None = None
+
+    def matches(self, finding: Finding) -> bool:
+        if self.term != "*" and self.term.lower() not in (finding.term.lower(),
+                                                          finding.provider.lower()):
+            return False
+        if finding.file is not None:
+            candidates = [finding.file, os.path.abspath(finding.file)]
+            if "/" not in self.path:
+                candidates.append(os.path.basename(finding.file))
+            if not any(_glob(self.path).fullmatch(c) for c in candidates):
+                return False
+            return self.key is None or _glob(self.key).fullmatch(finding.path or "") is not None
+        return _glob(self.path).fullmatch(finding.path or "") is not None
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def parse_allowlist(entries: Iterable[Any] | None) -> list[AllowRule]:
+    """Validate allowlist entries ({path, term, reason[, key]}); ValueError names the entry."""
+    rules = []
+    for index, entry in enumerate(entries or ()):
+        if isinstance(entry, AllowRule):
+            rules.append(entry)
+            continue
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"allowlist[{index}]: expected a dict with path, term, reason")
+        unknown = set(entry) - {"path", "term", "reason", "key"}
+        if unknown:
+            raise ValueError(f"allowlist[{index}]: unknown keys {sorted(unknown)}")
+        values = {}
+        for key in ("path", "term", "reason", "key"):
+            value = entry.get(key, "*" if key == "term" else None)
+            if value is None and key == "key":
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"allowlist[{index}]: '{key}' must be a non-empty string")
+            values[key] = value.strip()
+        rules.append(AllowRule(**values))
+    return rules
+
+
+def _apply_allowlist(findings: list[Finding], rules: list[AllowRule]) -> None:
+    for finding in findings:
+        if finding.allowed:
+            continue
+        policy = _policy_key(finding.path)
+        if policy:
+            finding.allowed, finding.reason = True, f"declares the ban ({policy})"
+            continue
+        for rule in rules:
+            if rule.matches(finding):
+                finding.allowed, finding.reason = True, rule.reason
+                break
+
+
+def _policy_key(path: str | None) -> str | None:
+    if not path:
+        return None
+    root = re.split(r"[.\[]", path, maxsplit=1)[0]
+    return root if root in POLICY_KEYS else None
+
+
+# ---------------------------------------------------------------- key paths
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+
+
+def format_path(parts: Iterable[Any]) -> str:
+    """``['golden_state_providers', 2, 'base_url']`` -> ``golden_state_providers[2].base_url``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and _IDENT.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return text
+
+
+# ----------------------------------------------------------- structured data
+
+def scan_text(text: str, banned: Any = None) -> list[Finding]:
+    """Findings in one string (file, line, column set; no key path)."""
+    matcher = _matcher(banned)
+    findings = []
+    line, counted = 1, 0  # hits come in order: count newlines incrementally
+    for start, end, provider_name, term in matcher.find(text):
+        line += text.count("\n", counted, start)
+        counted = start
+        line_start = text.rfind("\n", 0, start) + 1
+        findings.append(Finding(provider_name, term, text[start:end],
+                                line=line, column=start - line_start + 1))
+    return findings
+
+
+def scan_data(data: Any, banned: Any = None, root: str | None = None,
+              allowlist: Iterable[Any] | None = None) -> list[Finding]:
+    """Findings in nested dicts/lists: keys and string values, with key paths.
+
+    ``root`` prefixes every path; with no root, the top-level dict's keys are
+    the roots. Allowed findings are included with ``allowed=True``.
+    """
+    matcher = _matcher(banned)
+    findings: list[Finding] = []
+    _walk(data, [root] if root else [], matcher, findings, set())
+    _apply_allowlist(findings, parse_allowlist(allowlist))
+    return findings
+
+
+def _scan_string(text: str, parts: list[Any], matcher: Matcher, out: list[Finding],
+                 is_value: bool) -> None:
+    path = format_path(parts)
+    for start, end, provider_name, term in matcher.find(text):
+        out.append(Finding(provider_name, term, text[start:end], path=path))
+    if is_value and parts and isinstance(parts[-1], str) and "model" in parts[-1].lower():
+        alias = matcher.alias_of(text)
+        if alias and not any(f.path == path for f in out):
+            out.append(Finding(alias[0], alias[1], text.strip(), path=path))
+
+
+def _walk(value: Any, parts: list[Any], matcher: Matcher, out: list[Finding],
+          active: set[int]) -> None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        _scan_string(value, parts, matcher, out, True)
+        return
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = enumerate(value)
+    else:
+        return  # numbers, booleans, None cannot name a provider
+    if id(value) in active:
+        return  # a cycle (only possible from Python callers)
+    active.add(id(value))
+    try:
+        for key, item in items:
+            if isinstance(value, Mapping):
+                key = key if isinstance(key, str) else str(key)
+                _scan_string(key, [*parts, key], matcher, out, False)
+            _walk(item, [*parts, key], matcher, out, active)
+    finally:
+        active.discard(id(value))
+
+
+def banned_entries(providers: Any, banned: Any = None) -> list[Any]:
+    """The entries of a provider chain that name a banned provider anywhere."""
+    if providers is None:
+        return []
+    if isinstance(providers, (str, Mapping)):
+        providers = [providers]
+    matcher = _matcher(banned)
+    return [entry for entry in providers if is_banned(entry, matcher)]
+
+
+def is_banned(value: Any, banned: Any = None) -> bool:
+    """True when a provider entry (dict or string) mentions a banned provider."""
+    return any(not f.allowed for f in scan_data(value, banned))
+
+
+# --------------------------------------------------------------------- files
+
+@dataclass
+class ScanReport:
+    """Result of scanning data and files."""
+
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if not f.allowed]
+
+    @property
+    def allowed(self) -> list[Finding]:
+        return [f for f in self.findings if f.allowed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.failures],
+            "allowed": [f.to_dict() for f in self.allowed],
+            "scanned": {"files": self.files, "variables": self.variables,
+                        "skipped": self.skipped},
+            "errors": self.errors,
+        }
+
+
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules",
+                        ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+_STRUCTURED = (".yaml", ".yml", ".json")
+
+
+def _decode(data: bytes) -> str | None:
+    """Text of a file's bytes, or None for binary content."""
+    if data.isascii():
+        return None if b"\0" in data[:8192] else data.decode("ascii")
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\0\0", "utf-32"),
+                       (b"\0\0\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                       (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                break
+    if b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def scan_file(path: str, banned: Any = None, report: ScanReport | None = None,
+              allowlist: Iterable[Any] | None = None) -> list[Finding]:
+    """Findings in one file, with line/column and (YAML/JSON) key paths.
+
+    Raises OSError when the file cannot be read; returns [] for binary files.
+    """
+    matcher = _matcher(banned)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    text = _decode(data)
+    if text is None:
+        if report is not None:
+            report.skipped.append(path)
+        return []
+    if report is not None:
+        report.files.append(path)
+    findings = scan_text(text, matcher)
+    if not findings:
+        return findings
+    for finding in findings:
+        finding.file = path
+    if path.lower().endswith(_STRUCTURED):
+        _add_key_paths(text, findings)
+    _apply_allowlist(findings, parse_allowlist(allowlist))
+    return findings
+
+
+def _add_key_paths(text: str, findings: list[Finding]) -> None:
+    """Put the YAML/JSON key path on each finding (best effort, needs PyYAML)."""
+    if yaml is None:
+        return
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except Exception:
+        return
+    line_starts = [0]
+    line_starts.extend(match.end() for match in re.finditer("\n", text))
+    for finding in findings:
+        offset = line_starts[finding.line - 1] + finding.column - 1
+        for document in documents:
+            if document is not None and _node_contains(document, offset):
+                finding.path = format_path(_node_path(document, offset)) or None
+                break
+
+
+def _node_contains(node: Any, offset: int) -> bool:
+    return node.start_mark.index <= offset < max(node.end_mark.index, node.start_mark.index + 1)
+
+
+def _node_path(node: Any, offset: int) -> list[Any]:
+    parts: list[Any] = []
+    while True:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if _node_contains(key_node, offset):
+                    parts.append(_key_text(key_node))
+                    return parts
+                if _node_contains(value_node, offset):
+                    parts.append(_key_text(key_node))
+                    node = value_node
+                    break
+            else:
+                return parts
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                if _node_contains(item, offset):
+                    parts.append(index)
+                    node = item
+                    break
+            else:
+                return parts
+        else:
+            return parts
+
+
+def _key_text(node: Any) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else "?"
+
+
+def _iter_files(path: str) -> Iterator[str]:
+    if not os.path.isdir(path):
+        yield path
+        return
+    for directory, subdirs, files in os.walk(path, onerror=_raise):
+        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            full = os.path.join(directory, name)
+            if not os.path.islink(full) or os.path.isfile(full):
+                yield full
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def scan_paths(paths: Iterable[str], banned: Any = None,
+               allowlist: Iterable[Any] | None = None,
+               report: ScanReport | None = None) -> ScanReport:
+    """Scan files and directories (recursively; VCS and cache dirs skipped).
+
+    Unreadable files and missing paths are recorded in ``report.errors``
+    (never raised): callers must treat an incomplete scan as a failure.
+    """
+    matcher = _matcher(banned)
+    rules = parse_allowlist(allowlist)
+    report = report if report is not None else ScanReport()
+    for path in paths:
+        if not os.path.exists(path) and not os.path.islink(path):
+            report.errors.append(f"{path}: no such file or directory")
+            continue
+        try:
+            for file_path in _iter_files(path):
+                try:
+                    report.findings.extend(scan_file(file_path, matcher, report, rules))
+                except OSError as error:
+                    report.errors.append(f"{file_path}: {error.strerror or error}")
+        except OSError as error:
+            report.errors.append(f"{error.filename or path}: {error.strerror or error}")
+    return report
