@@ -443,6 +443,14 @@ class Parsed:
     complete: bool = False  # structurally read to the end with nothing left over
 
 
+# Findings after which re-encoding cannot reproduce the layout (so is not tried).
+STRUCTURAL = frozenset({
+    "TRUNCATED", "BEGIN_NOT_FIRST", "BEGIN_MISPLACED", "BEGIN_DUPLICATE", "UNKNOWN_OPCODE",
+    "STEP_AFTER_END", "END_MISSING", "TABLE_MISSING", "TABLE_MISPLACED", "TRAILING_BYTES",
+    "STRING_OVERFLOW",
+})
+
+
 def _add(findings: list[Finding], code: str, message: str, offset: int,
          step: int | None = None) -> None:
     findings.append(Finding(code, message, offset, step))
@@ -627,7 +635,7 @@ def parse(data: bytes) -> Parsed:
         return parsed
     else:
         # ran out of bytes without a table after END
-        if not after_end:
+        if not after_end and parsed.table_offset is None:
             _add(findings, "END_MISSING", "file ends before TRAIL_END", size, index)
         if parsed.table_offset is None:
             _add(findings, "TABLE_MISSING", "file ends without a HASHTABLE", size, None)
@@ -640,6 +648,8 @@ def parse(data: bytes) -> Parsed:
 
 def _check_refs(parsed: Parsed) -> None:
     """Every string operand (and BEGIN's trail id) must resolve in the table."""
+    if parsed.table_offset is None:
+        return  # no table at all: reported once as TABLE_MISSING
     known = {key for key, _, _ in parsed.table}
     slots = STRING_SLOTS
     expected = EXPECTED_COUNT

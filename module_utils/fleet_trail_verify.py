@@ -28,6 +28,7 @@ try:  # inside Ansible: AnsiballZ ships module_utils under this package
         OP_END,
         OP_NAMES,
         STATUS_NAMES,
+        STRUCTURAL,
         Finding,
         encode_raw,
         parse,
@@ -39,6 +40,7 @@ except ImportError:  # plain Python: module_utils/ is on sys.path
         OP_END,
         OP_NAMES,
         STATUS_NAMES,
+        STRUCTURAL,
         Finding,
         encode_raw,
         parse,
@@ -144,7 +146,8 @@ def _verify(report: TrailReport, data, expected: str | None, max_size: int,
     parsed = parse(data)
     findings[:0] = parsed.findings
     _summarise(report, parsed)
-    if parsed.complete and parsed.begin and parsed.end and data[0] == OP_BEGIN:
+    if (parsed.complete and parsed.begin and parsed.end
+            and not any(f.code in STRUCTURAL for f in parsed.findings)):
         _check_reencode(report, parsed, data)
     if policy is not None:
         _check_signatures(report, data, policy, signatures, signature_error)
