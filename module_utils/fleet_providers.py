@@ -403,7 +403,10 @@ def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
         banned = [banned]
     merged: dict[str, Provider] = {}
     for index, item in enumerate(banned):
-        if isinstance(item, str):
+        if isinstance(item, Provider):  # already resolved
+            name = item.name
+            extra = {"terms": item.terms, "versioned": item.versioned, "aliases": item.aliases}
+        elif isinstance(item, str):
             name, extra = item.strip(), {}
         elif isinstance(item, Mapping):
             unknown = set(item) - {"name", "terms", "versioned", "aliases"}
