@@ -39,7 +39,8 @@ def build_worklog(steps: int = STEPS) -> list[dict]:
         elif kind == 4:
             entries.append({"op": "TRUST_UPDATE", "target": f"agent-{i % 40}", "delta": -(i % 9)})
         else:
-            entries.append({"op": "FILE_WRITE", "path": f"out/{i}.txt", "content": f"c{i}"})
+            entries.append({"op": "FILE_WRITE", "path": f"out/{i % 4000}.txt",
+                            "content": f"c{i % 3000}"})
     entries.append({"op": "TRAIL_END", "status": "success"})
     return entries
 

@@ -29,6 +29,8 @@ STATUS_NAMES = {0: "success", 1: "error", 2: "partial", 3: "cancelled"}
 STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
 
 MAX_STRING_BYTES = 255
+# Hash mismatches for which the parser looks for an over-long string (len & 0xFF).
+MAX_OVERFLOW_SEARCHES = 8
 U16_MAX = 0xFFFF
 U32_MAX = 0xFFFFFFFF
 
@@ -441,13 +443,14 @@ class Parsed:
     table_offset: int | None = None
     strings: dict[int, str] = field(default_factory=dict)  # key -> decoded (first, valid)
     complete: bool = False  # structurally read to the end with nothing left over
+    overflow_searches: int = 0
 
 
 # Findings after which re-encoding cannot reproduce the layout (so is not tried).
 STRUCTURAL = frozenset({
     "TRUNCATED", "BEGIN_NOT_FIRST", "BEGIN_MISPLACED", "BEGIN_DUPLICATE", "UNKNOWN_OPCODE",
     "STEP_AFTER_END", "END_MISSING", "TABLE_MISSING", "TABLE_MISPLACED", "TRAILING_BYTES",
-    "STRING_OVERFLOW",
+    "STRING_OVERFLOW", "TOO_MANY_STEPS",
 })
 
 
@@ -488,7 +491,10 @@ def _parse_table(data: bytes, pos: int, parsed: Parsed) -> int:
             return -1
         raw = data[start:end]
         if int.from_bytes(sha(raw).digest()[:4], "big") != key:
-            longer = _overflowed_length(data, start, length, key)
+            longer = None
+            if parsed.overflow_searches < MAX_OVERFLOW_SEARCHES:  # bound hostile inputs
+                parsed.overflow_searches += 1
+                longer = _overflowed_length(data, start, length, key)
             if longer is not None:
                 _add(findings, "STRING_OVERFLOW", f"table entry {entry}: string of {longer} "
                      f"bytes written with length byte {length} (len & 0xFF); the rest of "
@@ -547,6 +553,10 @@ def parse(data: bytes) -> Parsed:
     while pos < size:
         op = data[pos]
         want = expected[op]
+        if index > U16_MAX:
+            _add(findings, "TOO_MANY_STEPS", f"more than {U16_MAX} step records; "
+                 "total_steps is 16-bit", pos, index)
+            return parsed
         if want >= 0 and op != OP_NOP:
             if pos + 2 > size:
                 _add(findings, "TRUNCATED", f"{OP_NAMES[op]}: no operand count byte", pos,

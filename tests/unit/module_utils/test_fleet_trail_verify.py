@@ -103,6 +103,18 @@ def test_bad_operand_count():
     assert codes(fv.verify_trail(data)) == [("BAD_OPERAND_COUNT", 10, 1)]
 
 
+def test_too_many_steps_stops_early():
+    data = HEAD + b"\x9f" * 70000 + end(3) + table(*sorted_entries("t1"))
+    assert codes(fv.verify_trail(data)) == [("TOO_MANY_STEPS", 10 + 65535, 65536)]
+
+
+def test_hostile_table_is_bounded():
+    bad = [entry(b"x" * 200, key="00000000") for _ in range(3000)]
+    data = HEAD + end(2) + table(*bad)
+    report = fv.verify_trail(data)
+    assert [f.code for f in report.findings].count("KEY_MISMATCH") == 3000
+
+
 def test_step_after_end():
     data = HEAD + READ + end(3) + b"\x9f" + table(*sorted_entries("t1", "a.py"))
     assert codes(fv.verify_trail(data)) == [("STEP_AFTER_END", 20, 3)]
@@ -355,7 +367,8 @@ def test_signature_invalid_trusted_list():
 
 ALL_CODES = {
     "BAD_INPUT", "TOO_LARGE", "READ_ERROR", "TRUNCATED", "BEGIN_NOT_FIRST", "BEGIN_MISPLACED",
-    "BEGIN_DUPLICATE", "UNKNOWN_OPCODE", "BAD_OPERAND_COUNT", "STEP_AFTER_END", "END_MISSING",
+    "BEGIN_DUPLICATE", "UNKNOWN_OPCODE", "TOO_MANY_STEPS", "BAD_OPERAND_COUNT", "STEP_AFTER_END",
+    "END_MISSING",
     "TOTAL_STEPS_MISMATCH", "UNKNOWN_STATUS", "TABLE_MISSING", "TABLE_MISPLACED",
     "TRAILING_BYTES", "KEY_MISMATCH", "STRING_OVERFLOW", "DUPLICATE_KEY", "INVALID_UTF8",
     "UNRESOLVED_STRING", "REENCODE_MISMATCH", "FINGERPRINT_MISMATCH", "SIGNATURE_MISSING",
