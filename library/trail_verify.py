@@ -175,11 +175,11 @@ trails:
                 "step": null}]
 """
 
-import glob  # noqa: E402
-import os  # noqa: E402
+import glob
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.fleet_trail_verify import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_trail_verify import (
     SignaturePolicy,
     verify_trail_file,
 )
@@ -198,7 +198,7 @@ def _select(path: str, pattern: str) -> list[str]:
     return sorted(p for p in found if os.path.isfile(p) and not p.endswith(".sig"))
 
 
-def _expected_for(expected, path: str, module: AnsibleModule) -> str | None:
+def _expected_for(expected, path: str) -> str | None:
     if expected is None:
         return None
     if isinstance(expected, str):
@@ -263,7 +263,7 @@ def main() -> None:
     if not paths and not params["allow_empty"]:
         module.fail_json(msg=f"{path}: no trail files match (pattern {params['pattern']!r})",
                          valid=False, count=0, invalid=[], findings=[], trails=[])
-    reports = [verify_trail_file(p, expected_fingerprint=_expected_for(expected, p, module),
+    reports = [verify_trail_file(p, expected_fingerprint=_expected_for(expected, p),
                                  max_size=params["max_size"], policy=policy)
                for p in paths]
     invalid = [r.path for r in reports if not r.valid]

@@ -682,7 +682,7 @@ def _check_refs(parsed: Parsed) -> None:
 
 # --- strict decoder --------------------------------------------------------
 
-def _guess_agent(strings: dict[int, str], agent_id: int, referenced: set[int]) -> str | None:
+def guess_agent(strings: dict[int, str], agent_id: int, referenced: set[int]) -> str | None:
     """Best effort: the table string whose SHA-256 starts with agent_id, unreferenced first."""
     matches = [(key, s) for key, s in strings.items()
                if hashlib.sha256(s.encode("utf-8")).digest()[0] == agent_id]
@@ -732,7 +732,7 @@ def trail_from_parsed(parsed: Parsed) -> Trail:
     steps = [Step(op, operands, step_args(op, operands, strings)
                   if len(operands) == EXPECTED_COUNT[op] else {}, pos)
              for op, pos, operands in parsed.steps if op not in (OP_BEGIN, OP_END)]
-    agent = _guess_agent(strings, agent_id, referenced_keys(parsed.steps))
+    agent = guess_agent(strings, agent_id, referenced_keys(parsed.steps))
     return Trail(agent_id=agent_id, trail_id=strings.get(trail_key), timestamp=timestamp,
                  status=status, steps=steps, agent=agent, trail_key=trail_key,
                  total_steps=total, table=dict(strings))

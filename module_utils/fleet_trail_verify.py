@@ -31,6 +31,7 @@ try:  # inside Ansible: AnsiballZ ships module_utils under this package
         STRUCTURAL,
         Finding,
         encode_raw,
+        guess_agent,
         parse,
         referenced_keys,
     )
@@ -43,6 +44,7 @@ except ImportError:  # plain Python: module_utils/ is on sys.path
         STRUCTURAL,
         Finding,
         encode_raw,
+        guess_agent,
         parse,
         referenced_keys,
     )
@@ -173,11 +175,7 @@ def _guess_agent(parsed, agent_id: int) -> str | None:
     """The agent name is in the table but unreferenced; agent_id may be its hash byte."""
     if len(parsed.strings) > 4096:  # a heuristic for display; bound its cost
         return None
-    try:
-        from ansible.module_utils.fleet_trail import _guess_agent as guess
-    except ImportError:
-        from fleet_trail import _guess_agent as guess
-    return guess(parsed.strings, agent_id, referenced_keys(parsed.steps))
+    return guess_agent(parsed.strings, agent_id, referenced_keys(parsed.steps))
 
 
 def _check_reencode(report: TrailReport, parsed, data: bytes) -> None:
