@@ -179,6 +179,7 @@ import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_trail import Finding
 from ansible.module_utils.fleet_trail_verify import (
     SignaturePolicy,
     verify_trail_file,
@@ -206,7 +207,7 @@ def _expected_for(expected, path: str) -> str | None:
     for key in (path, os.path.abspath(path), os.path.basename(path)):
         if key in expected:
             return expected[key]
-    return "<no expected fingerprint given for this path>"
+    return None
 
 
 def _check_fingerprints(module: AnsibleModule, expected) -> None:
@@ -263,9 +264,15 @@ def main() -> None:
     if not paths and not params["allow_empty"]:
         module.fail_json(msg=f"{path}: no trail files match (pattern {params['pattern']!r})",
                          valid=False, count=0, invalid=[], findings=[], trails=[])
-    reports = [verify_trail_file(p, expected_fingerprint=_expected_for(expected, p),
-                                 max_size=params["max_size"], policy=policy)
-               for p in paths]
+    reports = []
+    for trail in paths:
+        pinned = _expected_for(expected, trail)
+        report = verify_trail_file(trail, expected_fingerprint=pinned,
+                                   max_size=params["max_size"], policy=policy)
+        if isinstance(expected, dict) and pinned is None:
+            report.findings.append(Finding("FINGERPRINT_MISMATCH", "expected_fingerprint has "
+                                           "no entry for this trail"))
+        reports.append(report)
     invalid = [r.path for r in reports if not r.valid]
     findings = [line for r in reports for line in r.lines()]
     result = {

@@ -138,7 +138,10 @@ def _verify(report: TrailReport, data, expected: str | None, max_size: int,
     data = bytes(data)
     report.size = len(data)
     report.fingerprint = hashlib.sha256(data).hexdigest()
-    if expected is not None and expected.strip().lower() != report.fingerprint:
+    if expected is not None and not isinstance(expected, str):
+        findings.append(Finding("BAD_INPUT", "expected fingerprint must be a hex string, got "
+                                f"{type(expected).__name__}"))
+    elif expected is not None and expected.strip().lower() != report.fingerprint:
         findings.append(Finding("FINGERPRINT_MISMATCH", f"fingerprint {report.fingerprint} "
                                 f"is not the expected {expected}"))
     if len(data) > max_size:

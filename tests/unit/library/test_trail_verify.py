@@ -95,6 +95,11 @@ def test_expected_fingerprint_dict(run_module, trails, tmp_path):
                                                "expected_fingerprint": expected})
     assert status == "fail"
     assert result["invalid"] == [str(trails["c"])]
+    del expected["c.trail"]
+    status, result = run_module(trail_verify, {"path": str(tmp_path),
+                                               "expected_fingerprint": expected})
+    assert status == "fail" and result["invalid"] == [str(trails["c"])]
+    assert "no entry for this trail" in result["msg"]
 
 
 def test_expected_fingerprint_must_look_like_sha256(run_module, trails):

@@ -180,6 +180,31 @@ def test_disassemble_modes():
     assert len(compact) == 7
 
 
+def test_disassemble_legacy_golden_exactly():
+    data = (GOLDEN / "legacy.trail").read_bytes()
+    assert ft.disassemble(data, compact=True) == "\n".join([
+        'TRAIL_BEGIN 126 "legacy/42" 305419896',
+        'COMMENT "starting over"',
+        'LABEL "loop-top"',
+        "NOP",
+        'TRUST_UPDATE "bob" -3',
+        "BRANCH 7",
+        "LEVEL_UP 65535",
+        'SPELL_CAST "fireball"',
+        'ROOM_ENTER "lobby"',
+        'CAP_ISSUE "deploy" "carol"',
+        'SEARCH_CODE "TODO"',
+        'BOTTLE_DROP "ops" "hello ✓"',
+        'BOTTLE_READ "ops"',
+        'FILE_WRITE "notes.md" ""',
+        "TRAIL_END 15 partial",
+    ]) + "\n"
+    lines = ft.disassemble(data, hex_offsets=True).splitlines()
+    assert lines[1] == '0x0000  TRAIL_BEGIN agent_id=0x7e trail_id="legacy/42" ts=305419896'
+    assert lines[4] == "0x0016  NOP"
+    assert lines[5] == '0x0017  TRUST_UPDATE target="bob" delta=-3'
+
+
 def test_disassemble_shows_findings_of_broken_trail():
     text = ft.disassemble(basic_trail() + b"\x00")
     assert "TRAILING_BYTES" in text

@@ -236,6 +236,7 @@ def test_too_large():
 def test_bad_input():
     assert codes(fv.verify_trail("not bytes")) == [("BAD_INPUT", 0, None)]
     assert codes(fv.verify_trail(None)) == [("BAD_INPUT", 0, None)]
+    assert codes(fv.verify_trail(GOOD, expected_fingerprint=5)) == [("BAD_INPUT", 0, None)]
 
 
 def test_internal_error_is_a_finding(monkeypatch):
