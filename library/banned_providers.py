@@ -26,7 +26,7 @@ options:
     description:
       - Banned providers. Each item is a name resolved by the built-in catalogue
         (C(anthropic), C(openai), C(google); an unknown name is its own only term)
-        or a dict C({name, terms, versioned, aliases}) whose terms are added to the
+        or a dict C({name, terms, versioned, aliases, prefixes}) whose terms are added to the
         catalogue entry of that name.
       - Must name at least one provider (an empty list is an error, so a templating
         mistake cannot switch the gate off).
@@ -163,8 +163,8 @@ msg:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.fleet_providers import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_providers import (
     ScanReport,
     format_finding,
     parse_allowlist,

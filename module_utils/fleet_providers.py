@@ -10,7 +10,7 @@ Vocabulary
 A *banned provider* is a name plus the terms that identify it (``Provider``).
 ``CATALOGUE`` ships the known ones; inventory names a provider (resolved by
 the catalogue; an unknown name is its own only term) or gives a dict
-``{name, terms, versioned, aliases}`` whose terms are *added* to the
+``{name, terms, versioned, aliases, prefixes}`` whose terms are *added* to the
 catalogue entry of the same name (a ban can be widened, never narrowed).
 The provider's name is always one of its terms.
 
@@ -32,6 +32,8 @@ Three kinds of term:
   only as the *whole value* of a key whose name contains ``model``:
   ``model: sonnet`` / ``"default_model": "opus"`` in a file (key and value on
   one line), or a data value whose innermost key contains ``model``.
+* ``prefixes``: literal prefixes of secrets (``sk-ant-`` API keys), matched
+  exactly (case-insensitive, not separator-flexible) after a non-letter.
 
 Matching rule
 -------------
@@ -111,6 +113,7 @@ class Provider:
     terms: tuple[str, ...] = ()
     versioned: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
 
 
 CATALOGUE: dict[str, Provider] = {
@@ -120,10 +123,10 @@ CATALOGUE: dict[str, Provider] = {
             "anthropic",
             terms=("anthropic", "claude", "api.anthropic.com", "console.anthropic.com",
                    "claude.ai", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
-                   "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE", "CLAUDE_API_KEY",
-                   "sk-ant"),
+                   "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE", "CLAUDE_API_KEY"),
             versioned=("opus", "sonnet", "haiku"),
             aliases=("opus", "sonnet", "haiku"),
+            prefixes=("sk-ant-",),
         ),
         Provider(
             "openai",
@@ -337,6 +340,10 @@ class Matcher:
             for alias in provider.aliases:
                 aliases[alias.lower()] = (provider.name, alias)
                 anchors.add(_anchor(alias))
+            for prefix in provider.prefixes:
+                alternatives.append((len(prefix), rf"(?<!{_LETTER}){re.escape(prefix)}",
+                                     provider.name, prefix))
+                anchors.add(prefix.lower())
         # Longest first, so `api.anthropic.com` wins over `anthropic` at one spot.
         alternatives.sort(key=lambda alt: -alt[0])
         self._groups: dict[str, tuple[str, str]] = {}
@@ -392,8 +399,11 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+_KINDS = ("terms", "versioned", "aliases", "prefixes")
+
+
 def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
-    """Turn names and {name, terms, versioned, aliases} dicts into Providers.
+    """Turn names and {name, terms, versioned, aliases, prefixes} dicts into Providers.
 
     Raises ValueError naming the bad entry.
     """
@@ -405,11 +415,11 @@ def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
     for index, item in enumerate(banned):
         if isinstance(item, Provider):  # already resolved
             name = item.name
-            extra = {"terms": item.terms, "versioned": item.versioned, "aliases": item.aliases}
+            extra = {key: getattr(item, key) for key in _KINDS}
         elif isinstance(item, str):
             name, extra = item.strip(), {}
         elif isinstance(item, Mapping):
-            unknown = set(item) - {"name", "terms", "versioned", "aliases"}
+            unknown = set(item) - {"name", *_KINDS}
             if unknown:
                 raise ValueError(f"banned[{index}]: unknown keys {sorted(unknown)}")
             name = item.get("name")
@@ -417,7 +427,7 @@ def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
                 raise ValueError(f"banned[{index}]: 'name' must be a string")
             name = name.strip()
             extra = {key: _strings(item.get(key), f"banned[{index}].{key}")
-                     for key in ("terms", "versioned", "aliases")}
+                     for key in _KINDS}
         else:
             raise ValueError(f"banned[{index}]: expected a provider name or a "
                              f"{{name, terms}} dict, got {type(item).__name__}")
@@ -425,16 +435,13 @@ def resolve_banned(banned: Iterable[Any] | None = None) -> list[Provider]:
             raise ValueError(f"banned[{index}]: empty provider name")
         key = name.lower()
         base = merged.get(key) or CATALOGUE.get(key) or Provider(key)
-        merged[key] = Provider(
-            base.name,
-            tuple(dict.fromkeys(base.terms + extra.get("terms", ()))),
-            tuple(dict.fromkeys(base.versioned + extra.get("versioned", ()))),
-            tuple(dict.fromkeys(base.aliases + extra.get("aliases", ()))),
-        )
+        merged[key] = Provider(base.name, **{
+            kind: tuple(dict.fromkeys(getattr(base, kind) + extra.get(kind, ())))
+            for kind in _KINDS})
     if not merged:
         raise ValueError("banned must name at least one provider")
     for provider in merged.values():
-        for term in (*provider.terms, *provider.versioned, *provider.aliases):
+        for term in (term for kind in _KINDS for term in getattr(provider, kind)):
             if not _TOKEN.search(term):
                 raise ValueError(f"banned provider {provider.name!r}: term {term!r} "
                                  "has no letters or digits")
@@ -719,8 +726,9 @@ def _add_key_paths(text: str, findings: list[Finding]) -> None:
     """Put the YAML/JSON key path on each finding (best effort, needs PyYAML)."""
     if yaml is None:
         return
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same marks, faster
     try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents = list(yaml.compose_all(text, Loader=loader))
     except Exception:
         return
     line_starts = [0]
