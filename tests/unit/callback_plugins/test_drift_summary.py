@@ -1,0 +1,56 @@
+"""The drift summary names, per host, the concerns that changed or would change."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = """
+- name: Drift demo
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Include the drifting role
+      ansible.builtin.include_role:
+        name: drifting
+    - name: Include the steady role
+      ansible.builtin.include_role:
+        name: steady
+"""
+ROLE_TASKS = {
+    "drifting": "- name: Report a change\n  ansible.builtin.debug:\n    msg: x\n  changed_when: true\n",
+    "steady": "- name: Report no change\n  ansible.builtin.debug:\n    msg: y\n",
+}
+
+
+def run_playbook(tmp_path: Path, *extra: str) -> str:
+    for role, tasks in ROLE_TASKS.items():
+        (tmp_path / "roles" / role / "tasks").mkdir(parents=True)
+        (tmp_path / "roles" / role / "tasks" / "main.yml").write_text(tasks)
+    (tmp_path / "site.yml").write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_ROLES_PATH=str(tmp_path / "roles"))
+    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
+    done = subprocess.run(
+        [str(ansible_playbook), "-i", "alpha,beta,", "-c", "local",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-e", "ansible_become=false",
+         str(tmp_path / "site.yml"), *extra],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout[done.stdout.index("DRIFT SUMMARY"):]
+
+
+@pytest.mark.parametrize(("flags", "verb"), [((), "changed"), (("--check",), "would change")])
+def test_summary_names_the_drifting_concern_per_host(tmp_path, flags, verb):
+    summary = run_playbook(tmp_path, *flags)
+    assert summary.startswith(f"DRIFT SUMMARY ({verb})")
+    for host in ("alpha", "beta"):
+        assert f"{host}: {verb}: drifting\n" in summary
+    assert "    drifting: Report a change" in summary
+    assert "steady" not in summary
