@@ -15,7 +15,7 @@ ROLES := $(sort $(notdir $(patsubst %/molecule/default/,%,$(wildcard roles/*/mol
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help converge test lint unit molecule image wheelhouse deps venv clean
+.PHONY: help converge test lint unit molecule e2e image wheelhouse deps venv clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ help:  ## Show the targets
 converge: venv image wheelhouse  ## Converge a local throwaway wizard host twice and show the result
 	scripts/demo-converge
 
-test: lint unit molecule  ## Everything: linters, unit tests, every Molecule scenario
+test: lint unit molecule e2e  ## Everything: linters, unit tests, every Molecule scenario, end-to-end tests
 
 lint: venv  ## ruff, yamllint, ansible-lint (production profile)
 	ruff check .
@@ -35,6 +35,9 @@ unit: venv  ## pytest unit and property tests
 
 molecule: venv image wheelhouse  ## Every role's Molecule scenario (create, check, converge, idempotence, verify)
 	@for role in $(ROLES); do echo "== molecule: $$role"; tests/molecule $$role; done
+
+e2e: venv image wheelhouse  ## End-to-end: the laptop check over SSH, pull on webhook
+	pytest tests/e2e
 
 image: deps  ## Build (or reuse) the local Debian test-host image
 	tests/hosts/build-image

@@ -43,6 +43,7 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._changes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._hosts: set[str] = set()
+        self._failed: set[str] = set()  # failed or unreachable: their drift is unknown
         self._play_name = "play"
         self._check_mode = False
 
@@ -57,6 +58,12 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._hosts.add(result._host.get_name())
+        if not ignore_errors:
+            self._failed.add(result._host.get_name())
+
+    def v2_runner_on_unreachable(self, result):
+        self._hosts.add(result._host.get_name())
+        self._failed.add(result._host.get_name())
 
     def v2_runner_on_skipped(self, result):
         self._hosts.add(result._host.get_name())
@@ -83,11 +90,14 @@ class CallbackModule(CallbackBase):
         lines = [f"DRIFT SUMMARY ({verb}) " + "*" * 40]
         for host in sorted(self._hosts | set(stats.processed)):
             concerns = self._changes.get(host)
-            if not concerns:
+            if host in self._failed:
+                lines.append(f"{host}: FAILED or UNREACHABLE, drift unknown")
+            elif not concerns:
                 lines.append(f"{host}: in golden state")
                 continue
-            lines.append(f"{host}: {verb}: {', '.join(concerns)}")
-            if self.get_option("show_tasks"):
+            else:
+                lines.append(f"{host}: {verb}: {', '.join(concerns)}")
+            if concerns and self.get_option("show_tasks"):
                 for concern, tasks in concerns.items():
                     for name in tasks:
                         lines.append(f"    {concern}: {name}")
