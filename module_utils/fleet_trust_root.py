@@ -35,6 +35,8 @@ try:  # inside Ansible: AnsiballZ ships module_utils under this package
     from ansible.module_utils.fleet_signing import (
         PolicyResult,
         SignatureError,
+        load_key_list,
+        load_revoked_list,
         normalise_key_list,
         parse_public_key,
         parse_secret_key,
@@ -50,6 +52,8 @@ except ImportError:  # plain Python: module_utils/ is on sys.path
     from fleet_signing import (
         PolicyResult,
         SignatureError,
+        load_key_list,
+        load_revoked_list,
         normalise_key_list,
         parse_public_key,
         parse_secret_key,
@@ -68,6 +72,7 @@ __all__ = [
     "DEFAULT_PIN", "DEFAULT_STATE", "KEY_LIST_TYPE", "MEDIA_TYPE", "ROOT_TYPE", "STATE_TYPE",
     "KeyListVerdict", "Rotation", "SignatureError", "TrustDocument", "TrustError",
     "canonical_bytes", "check_signatures", "describe", "format_time", "load_document",
+    "load_key_list", "load_revoked_list",
     "make_key_list", "make_root", "parse_document", "parse_secret_key", "parse_time",
     "plan_signature", "public_key_hex", "read_sig_file", "read_signatures", "read_state",
     "sig_path_for", "verify_bootstrap", "verify_key_list", "verify_rotation", "write_pin",
