@@ -71,7 +71,7 @@ STATE_TYPE = "fleet-key-list-state"
 __all__ = [
     "DEFAULT_PIN", "DEFAULT_STATE", "KEY_LIST_TYPE", "MEDIA_TYPE", "ROOT_TYPE", "STATE_TYPE",
     "KeyListVerdict", "Rotation", "SignatureError", "TrustDocument", "TrustError",
-    "canonical_bytes", "check_signatures", "describe", "format_time", "load_document",
+    "canonical_bytes", "check_signatures", "describe", "dump_state", "format_time", "load_document",
     "load_key_list", "load_revoked_list",
     "make_key_list", "make_root", "parse_document", "parse_secret_key", "parse_time",
     "plan_signature", "public_key_hex", "read_sig_file", "read_signatures", "read_state",
