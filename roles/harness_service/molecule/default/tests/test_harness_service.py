@@ -1,0 +1,136 @@
+"""harness.service runs sandboxed as the harness user and keeps its heartbeat fresh."""
+
+import time
+
+import pytest
+
+STAMP = "/var/lib/harness/heartbeat"
+
+
+def wait_for(predicate, timeout=20.0, step=0.5):
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def show(host, prop, unit="harness.service"):
+    return host.check_output(f"systemctl show {unit} -p {prop} --value")
+
+
+def main_pid(host):
+    pid = wait_for(lambda: show(host, "MainPID") != "0" and show(host, "MainPID"))
+    assert pid, "harness.service has no main process"
+    return pid
+
+
+def test_unit_is_enabled_and_active(host):
+    service = host.service("harness")
+    assert service.is_enabled
+    assert wait_for(lambda: service.is_running)
+
+
+def test_runs_as_the_harness_user_in_its_home(host):
+    pid = main_pid(host)
+    assert host.check_output(f"ps -o user=,group= -p {pid}").split() == ["wizard", "wizard"]
+    assert show(host, "WorkingDirectory") == "/home/wizard/.hermes"
+
+
+def test_heartbeat_updates(host):
+    first = host.check_output(f"stat -c %Y {STAMP}")
+    assert wait_for(lambda: host.check_output(f"stat -c %Y {STAMP}") != first, timeout=10)
+    # The stamp was written by the harness process itself: HARNESS_HEARTBEAT reached it.
+    assert host.file(STAMP).user == "wizard"
+    assert host.file(STAMP).content_string.split()[1] == main_pid(host)
+
+
+def test_heartbeat_directory_is_private_to_the_harness(host):
+    state_dir = host.file("/var/lib/harness")
+    assert state_dir.user == "wizard"
+    assert state_dir.mode == 0o750  # nobody else can forge beats
+    assert show(host, "StateDirectory") == "harness"
+
+
+def test_environment_reaches_the_unit(host):
+    env = show(host, "Environment").split()
+    assert f"HARNESS_HEARTBEAT={STAMP}" in env
+    assert "HARNESS_BEAT_INTERVAL=1" in env
+    assert show(host, "EnvironmentFiles").startswith("/etc/default/harness ")
+
+
+def test_environment_file_is_private_and_parses_unmangled(host):
+    env_file = host.file("/etc/default/harness")
+    assert env_file.user == "root"
+    assert env_file.group == "root"
+    assert env_file.mode == 0o600
+    # systemd reads it back exactly as given (quotes, $ and backslash survive).
+    env = host.check_output(
+        "systemd-run --quiet --pipe --wait -p EnvironmentFile=/etc/default/harness /usr/bin/env")
+    assert 'HARNESS_GREETING=say "hi" to $USER \\o/' in env.splitlines()
+    assert "HARNESS_API_TOKEN=not-a-real-token" in env.splitlines()
+
+
+@pytest.mark.parametrize(("prop", "value"), [
+    ("Restart", "on-failure"),
+    ("StartLimitBurst", "5"),
+    ("StartLimitIntervalUSec", "5min"),
+    ("NoNewPrivileges", "yes"),
+    ("ProtectSystem", "strict"),
+    ("ProtectHome", "read-only"),
+    ("PrivateTmp", "yes"),
+    ("PrivateDevices", "yes"),
+    ("ProtectKernelTunables", "yes"),
+    ("ProtectKernelModules", "yes"),
+    ("ProtectKernelLogs", "yes"),
+    ("ProtectControlGroups", "yes"),
+    ("ProtectClock", "yes"),
+    ("RestrictSUIDSGID", "yes"),
+    ("RestrictRealtime", "yes"),
+    ("RestrictNamespaces", "yes"),
+    ("LockPersonality", "yes"),
+    ("CapabilityBoundingSet", ""),
+])
+def test_unit_sandbox_properties(host, prop, value):
+    assert show(host, prop) == value
+
+
+def test_read_write_paths_are_the_homes_only(host):
+    assert show(host, "ReadWritePaths").split() == ["/home/wizard/.hermes", "/home/wizard/.timmy"]
+
+
+def test_sandbox_is_in_effect_for_the_process(host):
+    status = host.check_output(f"cat /proc/{main_pid(host)}/status")
+    assert "NoNewPrivs:\t1" in status
+    assert "Seccomp:\t2" in status  # SystemCallFilter=/Restrict*=/LockPersonality= filters
+    assert "CapBnd:\t0000000000000000" in status
+    assert "CapEff:\t0000000000000000" in status
+
+
+def test_mount_sandbox_where_the_host_can_do_it(host):
+    probe = host.run("systemd-run --quiet --pipe --wait -p ProtectSystem=strict "
+                     "grep -c ' / / ro,' /proc/self/mountinfo")
+    if probe.stdout.strip() != "1":
+        pytest.skip("this container cannot set up mount namespaces (no CAP_SYS_ADMIN): "
+                    "ProtectSystem=/ProtectHome= are accepted but not applied here")
+    mounts = host.check_output(f"cat /proc/{main_pid(host)}/mountinfo")
+    assert " / / ro," in mounts
+
+
+def test_crash_is_restarted_by_systemd(host):
+    before = int(show(host, "NRestarts"))
+    old = main_pid(host)
+    host.run("systemctl kill -s SIGUSR2 harness.service")
+    assert wait_for(lambda: int(show(host, "NRestarts")) > before, timeout=20)
+    assert wait_for(lambda: host.service("harness").is_running and show(host, "MainPID") != old,
+                    timeout=20)
+
+
+def test_clean_stop_is_not_a_failure(host):
+    host.run("systemctl kill -s SIGTERM harness.service")
+    assert wait_for(lambda: show(host, "ActiveState") == "inactive", timeout=20)
+    assert show(host, "Result") == "success"
+    host.run("systemctl start harness.service")
+    assert wait_for(lambda: host.service("harness").is_running)

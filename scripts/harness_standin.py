@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Stand-in harness: beats a heartbeat stamp and can be told to hang or crash.
+
+The harness_service role runs this program while ``harness_service_command`` is
+left at its default; real deployments point that variable at the real harness,
+which must touch ``$HARNESS_HEARTBEAT`` at least every ``$HARNESS_BEAT_INTERVAL``
+seconds while it is healthy.
+
+Environment:
+  HARNESS_HEARTBEAT      stamp file to touch (required)
+  HARNESS_BEAT_INTERVAL  seconds between beats (default 5)
+  HARNESS_CONTROL        control file (default: "control" next to the stamp)
+
+The control file holds one word:
+  hang            stop beating but stay alive (one-shot: the file is removed)
+  crash           exit with status 3 (one-shot: the file is removed)
+  crash-on-start  exit with status 3 at every start (kept, so every restart crashes)
+Signals: SIGUSR1 hangs, SIGUSR2 crashes, SIGTERM/SIGINT exit cleanly (status 0).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+CRASH_STATUS = 3
+POLL_SECONDS = 0.25  # how quickly control words and signals take effect
+WORDS = ("hang", "crash", "crash-on-start")
+
+
+def read_control(path: Path) -> str | None:
+    """Return the control word in ``path``, or None when there is none (or it is unknown)."""
+    try:
+        word = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return word if word in WORDS else None
+
+
+def consume(path: Path) -> None:
+    """Remove a one-shot control file, so the next start behaves normally again."""
+    try:
+        path.unlink()
+    except OSError as error:
+        print(f"harness-standin: cannot remove {path}: {error}", file=sys.stderr)
+
+
+def beat(path: Path, now: float) -> None:
+    """Touch the stamp (its mtime is the heartbeat; the content is informational)."""
+    path.write_text(f"{now:.3f} {os.getpid()}\n", encoding="utf-8")
+    os.utime(path, (now, now))
+
+
+class Standin:
+    """The stand-in's state machine; ``step`` is called every poll with the wall-clock time."""
+
+    def __init__(self, heartbeat: Path, control: Path, interval: float) -> None:
+        self.heartbeat = heartbeat
+        self.control = control
+        self.interval = interval
+        self.last_beat: float | None = None
+        self.hanging = False
+        self.exit_status: int | None = None
+
+    def hang(self, reason: str) -> None:
+        if not self.hanging:
+            print(f"harness-standin: hanging ({reason}): no more beats", flush=True)
+        self.hanging = True
+
+    def crash(self, reason: str) -> None:
+        print(f"harness-standin: crashing ({reason})", file=sys.stderr, flush=True)
+        self.exit_status = CRASH_STATUS
+
+    def start(self) -> None:
+        if read_control(self.control) == "crash-on-start":
+            self.crash(f"{self.control} says crash-on-start")
+
+    def step(self, now: float) -> None:
+        word = read_control(self.control)
+        if word in ("crash", "crash-on-start"):
+            if word == "crash":
+                consume(self.control)
+            self.crash(f"{self.control} says {word}")
+            return
+        if word == "hang":
+            consume(self.control)
+            self.hang(f"{self.control} says hang")
+        if self.hanging:
+            return
+        if self.last_beat is None or now - self.last_beat >= self.interval or now < self.last_beat:
+            beat(self.heartbeat, now)
+            self.last_beat = now
+
+
+def configure(env: Mapping[str, str]) -> Standin:
+    """Build a Standin from the environment; ValueError names the bad variable."""
+    stamp = env.get("HARNESS_HEARTBEAT", "")
+    if not stamp:
+        raise ValueError("HARNESS_HEARTBEAT is not set (path of the heartbeat stamp)")
+    try:
+        interval = float(env.get("HARNESS_BEAT_INTERVAL", "5"))
+    except ValueError:
+        raise ValueError("HARNESS_BEAT_INTERVAL must be a number of seconds") from None
+    if interval <= 0:
+        raise ValueError("HARNESS_BEAT_INTERVAL must be positive")
+    heartbeat = Path(stamp)
+    control = Path(env.get("HARNESS_CONTROL") or heartbeat.with_name("control"))
+    return Standin(heartbeat, control, interval)
+
+
+def run(standin: Standin, clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep, max_steps: int | None = None) -> int:
+    """Loop until told to crash or stopped; return the exit status."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(0))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(0))
+    signal.signal(signal.SIGUSR1, lambda *_: standin.hang("SIGUSR1"))
+    signal.signal(signal.SIGUSR2, lambda *_: standin.crash("SIGUSR2"))
+    standin.start()
+    steps = 0
+    while standin.exit_status is None and not stop:
+        standin.step(clock())
+        steps += 1
+        if max_steps is not None and steps >= max_steps:
+            break
+        if standin.exit_status is None and not stop:
+            sleep(POLL_SECONDS)
+    return standin.exit_status if standin.exit_status is not None else 0
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    try:
+        standin = configure(os.environ if env is None else env)
+    except ValueError as error:
+        print(f"harness-standin: {error}", file=sys.stderr)
+        return 2
+    print(f"harness-standin: beating {standin.heartbeat} every {standin.interval:g} s; "
+          f"control file {standin.control}", flush=True)
+    try:
+        return run(standin)
+    except OSError as error:
+        print(f"harness-standin: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
