@@ -1,0 +1,667 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The harness's config overlay: validation, transactional apply, snapshots, rollback.
+
+Two halves, one file (so the logic lives once):
+
+* Controller side (``golden_state_overlay_check`` module, ``overlay-check``
+  CLI): merge the provider chain into config.yaml, validate it against the
+  versioned JSON Schema, check JSON files' syntax. Needs PyYAML and
+  jsonschema, imported on first use so the host side never needs them.
+* Host side (``golden_state_overlay`` module, ``golden-state-overlay`` tool):
+  standard library only. The live set is replaced as ONE transaction:
+
+  1. finish or undo a transaction an earlier run left behind (``recover``);
+  2. snapshot the live files (``snapshots/<id>/``);
+  3. write every new file to a temp file beside its target (owner, mode,
+     fsync);
+  4. record the journal (``journal.json``: targets, temp files, digests and
+     the snapshot holding the old set);
+  5. rename every temp file over its target, fsync the directories;
+  6. delete the journal.
+
+  A run that dies before 4 left the live files untouched (stray temp files
+  are removed next time). A run that dies in 5 left a journal: the next run
+  completes the renames when every new file is intact, and otherwise restores
+  the old set from the snapshot. Either way a host never keeps a mix.
+
+State directory layout (root-owned, 0700: snapshots may hold secrets)::
+
+    state.json           the managed set: dest, mode, uid, gid, secret, restart
+    journal.json         present only while a transaction is in flight
+    known-good           id of the snapshot that was live when the harness was healthy
+    snapshots/<id>/manifest.json, snapshots/<id>/files/<n>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+try:  # inside Ansible: AnsiballZ ships module_utils under this package
+    from ansible.module_utils.fleet_files import atomic_write
+except ImportError:  # plain Python: module_utils/ is on sys.path
+    from fleet_files import atomic_write
+
+DEFAULT_STATE_DIR = "/var/lib/golden-state/overlay"
+DEFAULT_KEEP = 5
+KNOWN_GOOD = "known-good"
+HIDDEN_CONTENT = "<secret file: content not shown>"
+TMP_SUFFIX = ".golden-state-new"
+_SNAPSHOT_ID = re.compile(r"^(\d{6})-\d{8}T\d{6}Z$")
+
+
+class OverlayError(Exception):
+    """A problem an operator can fix; the message names the file or setting."""
+
+
+# --------------------------------------------------------------------------
+# Controller side: provider chain, schema validation, syntax checks
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError:
+        raise OverlayError("reading config.yaml needs PyYAML (pip install pyyaml)") from None
+    return yaml
+
+
+def json_path(parts: Any) -> str:
+    """``$.model.providers[0].name`` from a jsonschema error's absolute path."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)):
+            out += f".{part}"
+        else:
+            out += "[" + json.dumps(str(part)) + "]"
+    return out
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse YAML; a syntax error becomes OverlayError naming the file, line and column."""
+    yaml = _yaml()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise OverlayError(f"{name}: invalid YAML{where}: {problem}") from None
+    except (RecursionError, ValueError) as exc:
+        raise OverlayError(f"{name}: invalid YAML: {type(exc).__name__}") from None
+
+
+def check_json_text(text: str, name: str) -> list[str]:
+    """Errors (file, line, column) for text that is not valid JSON; [] when it is."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
+    except (RecursionError, ValueError) as exc:
+        return [f"{name}: invalid JSON: {type(exc).__name__}"]
+    return []
+
+
+def merge_provider_chain(base: Any, providers: list[dict], name: str = "config.yaml") -> dict:
+    """Put the chain into ``model``: ``providers`` is the chain, ``default`` its first model."""
+    if base is None:
+        base = {}
+    if not isinstance(base, dict):
+        raise OverlayError(f"{name}: $: expected a mapping at the top level")
+    merged = dict(base)
+    model = merged.get("model") or {}
+    if not isinstance(model, dict):
+        raise OverlayError(f"{name}: $.model: expected a mapping")
+    model = dict(model)
+    chain = [dict(p) for p in providers]
+    model["providers"] = chain
+    if chain and isinstance(chain[0], dict) and "model" in chain[0]:
+        model["default"] = chain[0]["model"]
+    merged["model"] = model
+    return merged
+
+
+def render_config(base_text: str, providers: list[dict] | None, header: str = "",
+                  name: str = "config.yaml") -> str:
+    """config.yaml as the host gets it: base YAML + provider chain, keys in base order."""
+    yaml = _yaml()
+    data = parse_yaml(base_text, name)
+    if providers is not None:
+        data = merge_provider_chain(data, providers, name)
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False,
+                          allow_unicode=True, width=100)
+    if header and not header.endswith("\n"):
+        header += "\n"
+    return header + body
+
+
+def load_schema(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise OverlayError(f"{path}: cannot read schema: {exc.strerror}") from None
+    except ValueError as exc:
+        raise OverlayError(f"{path}: schema is not valid JSON: {exc}") from None
+
+
+def schema_errors(data: Any, schema: dict, name: str) -> list[str]:
+    """One ``name: $.path: message`` line per schema violation, in path order."""
+    try:
+        import jsonschema
+    except ImportError:
+        raise OverlayError("validating config.yaml needs jsonschema (pip install jsonschema)") \
+            from None
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema)
+    errors = sorted(validator.iter_errors(data),
+                    key=lambda e: (json_path(e.absolute_path), e.message))
+    return [f"{name}: {json_path(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def check_config_text(text: str, schema: dict, name: str) -> list[str]:
+    """Validate a rendered config.yaml: YAML syntax, then the schema."""
+    try:
+        data = parse_yaml(text, name)
+    except OverlayError as exc:
+        return [str(exc)]
+    return schema_errors(data, schema, name)
+
+
+def check_text(text: str, fmt: str, name: str, schema: dict | None = None) -> list[str]:
+    """Dispatch on format: ``config`` (schema), ``json``, ``yaml`` (syntax) or ``text``."""
+    if fmt == "config":
+        if schema is None:
+            raise OverlayError("check_text: the config format needs a schema")
+        return check_config_text(text, schema, name)
+    if fmt == "json":
+        return check_json_text(text, name)
+    if fmt == "yaml":
+        try:
+            parse_yaml(text, name)
+        except OverlayError as exc:
+            return [str(exc)]
+    return []
+
+
+def format_for(path: str) -> str:
+    """Guess a file's check from its name: config.yaml, *.json, *.yaml/*.yml, else text."""
+    base = os.path.basename(path)
+    if base == "config.yaml":
+        return "config"
+    if base.endswith(".json"):
+        return "json"
+    if base.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "text"
+
+
+# --------------------------------------------------------------------------
+# Host side: live files, desired files, plans
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class FileSpec:
+    """A file the overlay should hold: exact bytes, mode and owner."""
+
+    dest: str
+    content: bytes
+    mode: int = 0o640
+    uid: int | None = None  # None: unresolved (check mode before the user exists)
+    gid: int | None = None
+    secret: bool = False
+    restart: bool = True
+
+    def meta(self) -> dict:
+        return {"dest": self.dest, "mode": self.mode, "uid": self.uid, "gid": self.gid,
+                "secret": self.secret, "restart": self.restart}
+
+
+@dataclass
+class LiveFile:
+    dest: str
+    present: bool
+    content: bytes = b""
+    mode: int = 0
+    uid: int = 0
+    gid: int = 0
+
+
+def read_live(dest: str) -> LiveFile:
+    """The file as it is now (a symlink or directory at dest is an error, not followed)."""
+    try:
+        fd = os.open(dest, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return LiveFile(dest, False)
+    except OSError as exc:
+        raise OverlayError(f"{dest}: cannot read the live file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not os.path.stat.S_ISREG(info.st_mode):
+            raise OverlayError(f"{dest}: not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return LiveFile(dest, True, b"".join(chunks), info.st_mode & 0o7777, info.st_uid,
+                    info.st_gid)
+
+
+def differences(spec: FileSpec, live: LiveFile) -> list[str]:
+    """What differs: ``missing`` or any of ``content``, ``mode``, ``owner``, ``group``."""
+    if not live.present:
+        return ["missing"]
+    out = []
+    if live.content != spec.content:
+        out.append("content")
+    if live.mode != spec.mode:
+        out.append("mode")
+    if spec.uid is None or live.uid != spec.uid:
+        out.append("owner")
+    if spec.gid is None or live.gid != spec.gid:
+        out.append("group")
+    return out
+
+
+def _shown(data: bytes, secret: bool) -> str:
+    if secret:
+        return HIDDEN_CONTENT + "\n" if data else ""
+    return data.decode("utf-8", errors="replace")
+
+
+def file_diff(spec: FileSpec, live: LiveFile) -> dict:
+    """Ansible's diff dict for one file; secret contents never appear, only a mask."""
+    before = _shown(live.content, spec.secret) if live.present else ""
+    after = _shown(spec.content, spec.secret)
+    if spec.secret and live.present and live.content != spec.content:
+        before, after = HIDDEN_CONTENT + " (old)\n", HIDDEN_CONTENT + " (new)\n"
+    header_before = spec.dest if live.present else f"{spec.dest} (absent)"
+    if live.present and live.mode != spec.mode:
+        header_before += f" mode {live.mode:04o}"
+    header_after = f"{spec.dest} mode {spec.mode:04o}" if live.mode != spec.mode else spec.dest
+    return {"before_header": header_before, "after_header": header_after,
+            "before": before, "after": after}
+
+
+# --------------------------------------------------------------------------
+# Low-level writes; _rename is a seam for tests that simulate a crash.
+
+
+def _rename(src: str, dst: str) -> None:
+    os.replace(src, dst)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def tmp_path(dest: str) -> str:
+    directory, base = os.path.split(dest)
+    return os.path.join(directory, f".{base}{TMP_SUFFIX}")
+
+
+def _write_tmp(path: str, data: bytes, mode: int, uid: int | None, gid: int | None) -> None:
+    if os.path.lexists(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        if uid is not None or gid is not None:
+            os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+        os.fchmod(handle.fileno(), mode)  # after chown: chown clears setuid bits
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write_json(path: str, data: Any) -> None:
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+
+
+def _read_json(path: str) -> Any:
+    raw = _read_bytes(path)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise OverlayError(f"{path}: corrupt state file (not JSON); inspect it and remove "
+                           f"it to continue") from None
+
+
+# --------------------------------------------------------------------------
+# The store: snapshots, journal, known-good
+
+
+@dataclass
+class Snapshot:
+    id: str
+    created: str
+    reason: str
+    files: list[dict] = field(default_factory=list)
+
+    def fingerprint(self) -> list[tuple]:
+        return sorted((f["dest"], f["present"], f.get("sha256"), f.get("mode"), f.get("uid"),
+                       f.get("gid")) for f in self.files)
+
+
+class OverlayStore:
+    """Root-owned overlay state under ``root`` (default /var/lib/golden-state/overlay)."""
+
+    def __init__(self, root: str = DEFAULT_STATE_DIR):
+        self.root = root
+        self.snapshot_dir = os.path.join(root, "snapshots")
+        self.journal_path = os.path.join(root, "journal.json")
+        self.state_path = os.path.join(root, "state.json")
+        self.known_good_path = os.path.join(root, KNOWN_GOOD)
+
+    # -- layout
+    def ensure(self) -> None:
+        for path in (self.root, self.snapshot_dir):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            os.chmod(path, 0o700)
+
+    def managed(self) -> list[dict]:
+        state = _read_json(self.state_path) or {}
+        return list(state.get("files", []))
+
+    def save_managed(self, metas: list[dict]) -> None:
+        _write_json(self.state_path, {"files": metas})
+
+    # -- snapshots
+    def snapshot_ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.snapshot_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if _SNAPSHOT_ID.match(n))
+
+    def load_snapshot(self, snap_id: str) -> Snapshot:
+        if not _SNAPSHOT_ID.match(snap_id or ""):
+            raise OverlayError(f"{snap_id!r}: not a snapshot id (see `golden-state-overlay list`)")
+        manifest = _read_json(os.path.join(self.snapshot_dir, snap_id, "manifest.json"))
+        if manifest is None:
+            raise OverlayError(f"snapshot {snap_id}: not found under {self.snapshot_dir}")
+        return Snapshot(manifest["id"], manifest["created"], manifest.get("reason", ""),
+                        manifest["files"])
+
+    def snapshot_content(self, snap_id: str, entry: dict) -> bytes:
+        data = _read_bytes(os.path.join(self.snapshot_dir, snap_id, "files", entry["blob"]))
+        if data is None or sha256(data) != entry["sha256"]:
+            raise OverlayError(f"snapshot {snap_id}: stored copy of {entry['dest']} is missing "
+                               f"or damaged")
+        return data
+
+    def _next_id(self) -> str:
+        ids = self.snapshot_ids()
+        seq = int(_SNAPSHOT_ID.match(ids[-1]).group(1)) + 1 if ids else 1
+        return f"{seq:06d}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+
+    def take_snapshot(self, lives: list[LiveFile], reason: str,
+                      secrets: set[str] | frozenset = frozenset()) -> str:
+        """Copy the live files into a new snapshot (written aside, then renamed in)."""
+        self.ensure()
+        snap_id = self._next_id()
+        staging = os.path.join(self.snapshot_dir, f".staging-{snap_id}")
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(os.path.join(staging, "files"), mode=0o700)
+        files = []
+        for index, live in enumerate(lives):
+            entry = {"dest": live.dest, "present": live.present, "secret": live.dest in secrets}
+            if live.present:
+                blob = str(index)
+                _write_tmp(os.path.join(staging, "files", blob), live.content, 0o600, None, None)
+                entry.update(sha256=sha256(live.content), mode=live.mode, uid=live.uid,
+                             gid=live.gid, blob=blob, size=len(live.content))
+            files.append(entry)
+        manifest = {"id": snap_id, "reason": reason, "files": files,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _write_json(os.path.join(staging, "manifest.json"), manifest)
+        _fsync_dir(staging)
+        _rename(staging, os.path.join(self.snapshot_dir, snap_id))
+        _fsync_dir(self.snapshot_dir)
+        return snap_id
+
+    def rotate(self, keep: int) -> list[str]:
+        """Delete all but the newest ``keep`` snapshots; the known-good one always stays."""
+        keep = max(int(keep), 1)
+        protected = self.known_good()
+        ids = self.snapshot_ids()
+        removed = []
+        for snap_id in ids[:-keep] if len(ids) > keep else []:
+            if snap_id != protected:
+                shutil.rmtree(os.path.join(self.snapshot_dir, snap_id))
+                removed.append(snap_id)
+        return removed
+
+    # -- known-good
+    def known_good(self) -> str | None:
+        raw = _read_bytes(self.known_good_path)
+        value = raw.decode().strip() if raw else ""
+        return value or None
+
+    def mark_known_good(self) -> tuple[str, bool]:
+        """Record the live set as known-good: (snapshot id, whether a snapshot was taken)."""
+        self.recover()
+        managed = self.managed()
+        if not managed:
+            raise OverlayError(f"nothing to mark: no overlay has been applied yet "
+                               f"({self.state_path} lists no files)")
+        lives = [read_live(m["dest"]) for m in managed]
+        secrets = {m["dest"] for m in managed if m.get("secret")}
+        probe = Snapshot("", "", "", [_live_entry(live) for live in lives])
+        for snap_id in reversed(self.snapshot_ids()):
+            if self.load_snapshot(snap_id).fingerprint() == probe.fingerprint():
+                atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
+                return snap_id, False
+        snap_id = self.take_snapshot(lives, "known-good", secrets)
+        atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
+        return snap_id, True
+
+    # -- transactions
+    def recover(self) -> str | None:
+        """Finish or undo an interrupted transaction: "completed", "rolled-back" or None."""
+        journal = _read_json(self.journal_path)
+        if journal is None:
+            return None
+        entries = journal["entries"]
+        intact = journal.get("phase") == "commit" and all(_entry_ready(e) for e in entries)
+        if intact:
+            _finish(entries)
+            outcome = "completed"
+        else:
+            if journal.get("phase") != "rollback":
+                journal["phase"] = "rollback"
+                _write_json(self.journal_path, journal)
+            self._restore_before(journal)
+            outcome = "rolled-back"
+        os.unlink(self.journal_path)
+        _fsync_dir(self.root)
+        return outcome
+
+    def _restore_before(self, journal: dict) -> None:
+        snap_id = journal.get("snapshot")
+        snap = self.load_snapshot(snap_id) if snap_id else None
+        before = {e["dest"]: e for e in (snap.files if snap else [])}
+        for entry in journal["entries"]:
+            dest = entry["dest"]
+            old = before.get(dest)
+            if old and old["present"]:
+                data = self.snapshot_content(snap_id, old)
+                _write_tmp(entry["tmp"], data, old["mode"], old["uid"], old["gid"])
+                _rename(entry["tmp"], dest)
+            else:
+                if os.path.lexists(entry["tmp"]):
+                    os.unlink(entry["tmp"])
+                if os.path.lexists(dest):
+                    os.unlink(dest)
+            _fsync_dir(os.path.dirname(dest))
+
+    def commit(self, specs: list[FileSpec], removals: list[str], snap_id: str | None) -> None:
+        """Replace the live files with ``specs`` (and delete ``removals``) as one transaction."""
+        self.ensure()
+        entries = []
+        for spec in specs:
+            tmp = tmp_path(spec.dest)
+            _write_tmp(tmp, spec.content, spec.mode, spec.uid, spec.gid)
+            entries.append({"dest": spec.dest, "tmp": tmp, "sha256": sha256(spec.content)})
+        for dest in removals:
+            entries.append({"dest": dest, "tmp": tmp_path(dest), "sha256": None})
+        for directory in {os.path.dirname(e["dest"]) for e in entries}:
+            _fsync_dir(directory)
+        _write_json(self.journal_path, {"phase": "commit", "snapshot": snap_id,
+                                        "entries": entries})
+        _finish(entries)
+        os.unlink(self.journal_path)
+        _fsync_dir(self.root)
+
+    def apply(self, specs: list[FileSpec], keep: int = DEFAULT_KEEP, check: bool = False,
+              reason: str = "converge") -> dict:
+        """Bring the live set to ``specs``; snapshot the old set first. Returns a report."""
+        recovered = None if check else self.recover()
+        lives = {s.dest: read_live(s.dest) for s in specs}
+        report_files, diffs, to_write = [], [], []
+        for spec in specs:
+            live = lives[spec.dest]
+            diff = differences(spec, live)
+            report_files.append({"dest": spec.dest, "changed": bool(diff), "differences": diff,
+                                 "secret": spec.secret, "sha256": sha256(spec.content)})
+            if diff:
+                to_write.append(spec)
+                diffs.append(file_diff(spec, live))
+        metas = [s.meta() for s in specs]
+        state_changed = not check and self.managed() != metas
+        snap_id = None
+        removed: list[str] = []
+        if to_write and not check:
+            old_set = [lives[s.dest] for s in specs]
+            if any(live.present for live in old_set):  # a fresh host has nothing to keep
+                snap_id = self.take_snapshot(old_set, reason,
+                                             {s.dest for s in specs if s.secret})
+            self.commit(to_write, [], snap_id)
+            removed = self.rotate(keep)
+        if state_changed:
+            self.ensure()
+            self.save_managed(metas)
+        return {
+            "changed": bool(to_write) or bool(recovered),
+            "files": report_files,
+            "diff": diffs,
+            "snapshot": snap_id,
+            "rotated": removed,
+            "recovered": recovered,
+            "restart_required": any(s.restart for s in to_write) or bool(recovered),
+        }
+
+    def rollback(self, target: str = KNOWN_GOOD) -> dict:
+        """Restore a snapshot (or the known-good one) byte for byte, as one transaction."""
+        self.recover()
+        if target == KNOWN_GOOD:
+            snap_id = self.known_good()
+            if snap_id is None:
+                raise OverlayError(f"no known-good snapshot recorded ({self.known_good_path} "
+                                   f"is missing); nothing to roll back to. Mark one with "
+                                   f"`golden-state-overlay mark-known-good` while the harness "
+                                   f"is healthy, or name a snapshot from `list`.")
+        else:
+            snap_id = target
+        snap = self.load_snapshot(snap_id)
+        specs, removals = [], []
+        for entry in snap.files:
+            if entry["present"]:
+                specs.append(FileSpec(entry["dest"], self.snapshot_content(snap_id, entry),
+                                      entry["mode"], entry["uid"], entry["gid"],
+                                      entry.get("secret", False)))
+            elif os.path.lexists(entry["dest"]):
+                removals.append(entry["dest"])
+        lives = [read_live(s.dest) for s in specs] + [read_live(d) for d in removals]
+        todo = [s for s in specs if differences(s, read_live(s.dest))]
+        if not todo and not removals:
+            return {"changed": False, "snapshot": snap_id, "saved": None}
+        saved = None
+        if any(live.present for live in lives):
+            saved = self.take_snapshot(lives, f"before rollback to {snap_id}",
+                                       {s.dest for s in specs if s.secret})
+        self.commit(todo, removals, saved)
+        return {"changed": True, "snapshot": snap_id, "saved": saved,
+                "files": [s.dest for s in todo] + removals}
+
+    def status(self) -> dict:
+        """Managed files with their live digest, and whether they match the known-good set."""
+        known = self.known_good()
+        known_files = {}
+        if known:
+            try:
+                known_files = {f["dest"]: f for f in self.load_snapshot(known).files}
+            except OverlayError:
+                known_files = {}
+        files = []
+        for meta in self.managed():
+            live = read_live(meta["dest"])
+            digest = sha256(live.content) if live.present else None
+            kg = known_files.get(meta["dest"])
+            files.append({"dest": meta["dest"], "present": live.present, "sha256": digest,
+                          "matches_known_good": bool(kg) and kg.get("sha256") == digest
+                          and kg["present"] == live.present})
+        return {"state_dir": self.root, "known_good": known, "files": files,
+                "pending_transaction": os.path.exists(self.journal_path),
+                "snapshots": self.snapshot_ids()}
+
+
+def _live_entry(live: LiveFile) -> dict:
+    entry = {"dest": live.dest, "present": live.present}
+    if live.present:
+        entry.update(sha256=sha256(live.content), mode=live.mode, uid=live.uid, gid=live.gid)
+    return entry
+
+
+def _entry_ready(entry: dict) -> bool:
+    """The new version of this file is either renamed already or intact in its temp file."""
+    if entry["sha256"] is None:
+        return True
+    for path in (entry["tmp"], entry["dest"]):
+        data = _read_bytes(path)
+        if data is not None and sha256(data) == entry["sha256"]:
+            return True
+    return False
+
+
+def _finish(entries: list[dict]) -> None:
+    """Rename every remaining temp file into place (and delete removals)."""
+    for entry in entries:
+        if entry["sha256"] is None:
+            if os.path.lexists(entry["dest"]):
+                os.unlink(entry["dest"])
+        elif os.path.lexists(entry["tmp"]):
+            data = _read_bytes(entry["tmp"])
+            if data is not None and sha256(data) == entry["sha256"]:
+                _rename(entry["tmp"], entry["dest"])
+            else:
+                os.unlink(entry["tmp"])
+    for directory in {os.path.dirname(e["dest"]) for e in entries}:
+        _fsync_dir(directory)
