@@ -192,7 +192,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet_cron import (
     PREFIX_RE,
     CronValidationError,
-    apply,
+    apply_change,
     definitions_jobs,
     diffs,
     drift,
@@ -257,22 +257,30 @@ def main() -> None:
             module.fail_json(msg="invalid cron job declarations:\n" + "\n".join(problems),
                              errors=problems, **result)
 
-    try:
-        if params["state"] == "report":
+    if params["state"] == "report":
+        try:
             report = drift(jobs, cron_dir, params["prefix"], params["crontab_spool"], owner)
-            module.exit_json(msg="in sync" if report["in_sync"] else "drift found",
-                             drift=report, **result)
-        todo = plan(jobs, cron_dir, params["prefix"], params["remove_undeclared"], owner)
-        for warning in todo.warnings:
-            module.warn(warning)
-        if todo.conflicts:
-            module.fail_json(msg="\n".join(todo.conflicts), errors=todo.conflicts, **result)
-        if todo.changes and not module.check_mode:
-            apply(todo, owner)
-    except OSError as error:
-        module.fail_json(msg=f"{cron_dir}: {error}", **result)
+        except OSError as error:
+            module.fail_json(msg=f"cannot read the cron state: {error}", **result)
+        module.exit_json(msg="in sync" if report["in_sync"] else "drift found",
+                         drift=report, **result)
 
+    try:
+        todo = plan(jobs, cron_dir, params["prefix"], params["remove_undeclared"], owner)
+    except OSError as error:
+        module.fail_json(msg=f"cannot read {cron_dir}: {error}", **result)
+    for warning in todo.warnings:
+        module.warn(warning)
+    if todo.conflicts:
+        module.fail_json(msg="\n".join(todo.conflicts), errors=todo.conflicts, **result)
     for change in todo.changes:
+        if not module.check_mode:
+            try:
+                apply_change(change, owner)
+            except OSError as error:  # report what was done before the failure, honestly
+                result["changed"] = bool(result["created"] or result["updated"]
+                                         or result["removed"])
+                module.fail_json(msg=f"{change.path}: cannot {change.action}: {error}", **result)
         result[{"create": "created", "update": "updated", "remove": "removed"}[change.action]
                ].append(change.name)
     result["unchanged"] = todo.unchanged

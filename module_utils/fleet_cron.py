@@ -537,14 +537,19 @@ def plan(jobs: list[Job], cron_dir: str, prefix: str, remove_undeclared: bool = 
     return result
 
 
+def apply_change(change: Change, owner: tuple[int, int] | None = None) -> None:
+    """Carry out one change: an atomic write (mode 0644, owner when given) or an unlink."""
+    if change.action == "remove":
+        os.unlink(change.path)
+    else:
+        uid, gid = owner if owner is not None else (None, None)
+        atomic_write(change.path, change.after.encode("utf-8"), FILE_MODE, uid, gid)
+
+
 def apply(result: Plan, owner: tuple[int, int] | None = None) -> None:
-    """Carry out a plan: atomic writes (mode 0644), unlinks."""
-    uid, gid = owner if owner is not None else (None, None)
+    """Carry out a whole plan."""
     for change in result.changes:
-        if change.action == "remove":
-            os.unlink(change.path)
-        else:
-            atomic_write(change.path, change.after.encode("utf-8"), FILE_MODE, uid, gid)
+        apply_change(change, owner)
 
 
 def diffs(result: Plan) -> list[dict[str, str]]:

@@ -199,3 +199,21 @@ def test_bad_prefix_is_refused(converge, prefix):
 def test_missing_cron_dir_fails_clearly(run_module, tmp_path):
     status, result = run_module(cron_jobs, {"jobs": [job()], "cron_dir": str(tmp_path / "no")})
     assert status == "fail" and "does not exist" in result["msg"]
+
+
+def test_failure_midway_reports_what_was_done(converge, cron_dir, monkeypatch):
+    real = cron_jobs.apply_change
+    calls = []
+
+    def flaky(change, owner=None):
+        calls.append(change.name)
+        if len(calls) == 2:
+            raise PermissionError(13, "Permission denied")
+        real(change, owner)
+
+    monkeypatch.setattr(cron_jobs, "apply_change", flaky)
+    status, result = converge([job("a"), job("b")])
+    assert status == "fail"
+    assert (result["changed"], result["created"]) == (True, ["a"])
+    assert "golden-state-b: cannot create: [Errno 13] Permission denied" in result["msg"]
+    assert listing(cron_dir) == ["golden-state-a", "handmade"]
