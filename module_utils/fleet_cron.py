@@ -338,12 +338,12 @@ def _check_job(raw: Any, where: str) -> tuple[Job | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"{where}: a job must be a mapping, got {show(raw)}"]
     name = raw.get("name")
-    try:
-        check_name(name)
-    except ValueError as error:
-        return None, [f"{where}: {error}"]
-    origin = f"{where} (name '{name}')"
     errors = []
+    try:
+        origin = f"{where} (name '{check_name(name)}')"
+    except ValueError as error:
+        origin = where  # keep checking the other fields: report everything at once
+        errors.append(f"{where}: {error}")
     unknown = sorted(str(key) for key in raw if key not in JOB_FIELDS)
     if unknown:
         errors.append(f"{origin}: unknown field(s) {', '.join(unknown)} "

@@ -398,3 +398,12 @@ def test_job_dataclass_origin_in_messages():
     assert Job(name="x").origin == ""
     [parsed] = jobs_of(job())
     assert parsed.origin == "cron_manager_jobs[0] (name 'backup')"
+
+
+def test_bad_name_does_not_hide_other_errors():
+    errors = errors_of(job(name="../x", schedule="@often"))
+    assert errors == [
+        "cron_manager_jobs[0]: name '../x' must be 1-64 letters, digits, '_' or '-', starting "
+        "with a letter or digit (it becomes a file name)",
+        "cron_manager_jobs[0]: schedule macro '@often' is unknown (known: @reboot @yearly "
+        "@annually @monthly @weekly @daily @midnight @hourly)"]
