@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import fleet_cron
@@ -407,3 +408,17 @@ def test_bad_name_does_not_hide_other_errors():
         "with a letter or digit (it becomes a file name)",
         "cron_manager_jobs[0]: schedule macro '@often' is unknown (known: @reboot @yearly "
         "@annually @monthly @weekly @daily @midnight @hourly)"]
+
+
+def test_checks_are_complete_without_jsonschema(monkeypatch):
+    """The host's python3 has no jsonschema: the built-in checks alone must refuse bad jobs."""
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # makes `import jsonschema` fail
+    assert fleet_cron._schema_errors(job(extra=1), "x") == []
+    assert "unknown field(s) extra" in errors_of(job(extra=1))[0]
+    assert validate_jobs([("j", [job()])])[0].name == "backup"
+
+
+def test_repository_definitions_file_is_valid_and_empty():
+    yaml = pytest.importorskip("yaml")
+    raw = yaml.safe_load((ROOT / "roles/cron_manager/files/jobs.yml").read_text())
+    assert validate_jobs([("jobs.yml", fleet_cron.definitions_jobs(raw, "jobs.yml"))]) == []
