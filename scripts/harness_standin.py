@@ -116,20 +116,30 @@ def configure(env: Mapping[str, str]) -> Standin:
 def run(standin: Standin, clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep, max_steps: int | None = None) -> int:
     """Loop until told to crash or stopped; return the exit status."""
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(0))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(0))
-    signal.signal(signal.SIGUSR1, lambda *_: standin.hang("SIGUSR1"))
-    signal.signal(signal.SIGUSR2, lambda *_: standin.crash("SIGUSR2"))
-    standin.start()
-    steps = 0
-    while standin.exit_status is None and not stop:
-        standin.step(clock())
-        steps += 1
-        if max_steps is not None and steps >= max_steps:
-            break
-        if standin.exit_status is None and not stop:
-            sleep(POLL_SECONDS)
+    stop: list[int] = []
+    handlers = {
+        signal.SIGTERM: lambda *_: stop.append(0),
+        signal.SIGINT: lambda *_: stop.append(0),
+        signal.SIGUSR1: lambda *_: standin.hang("SIGUSR1"),
+        signal.SIGUSR2: lambda *_: standin.crash("SIGUSR2"),
+    }
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        # Announced only once the signal handlers are in place.
+        print(f"harness-standin: beating {standin.heartbeat} every {standin.interval:g} s; "
+              f"control file {standin.control}", flush=True)
+        standin.start()
+        steps = 0
+        while standin.exit_status is None and not stop:
+            standin.step(clock())
+            steps += 1
+            if max_steps is not None and steps >= max_steps:
+                break
+            if standin.exit_status is None and not stop:
+                sleep(POLL_SECONDS)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return standin.exit_status if standin.exit_status is not None else 0
 
 
@@ -139,8 +149,6 @@ def main(env: Mapping[str, str] | None = None) -> int:
     except ValueError as error:
         print(f"harness-standin: {error}", file=sys.stderr)
         return 2
-    print(f"harness-standin: beating {standin.heartbeat} every {standin.interval:g} s; "
-          f"control file {standin.control}", flush=True)
     try:
         return run(standin)
     except OSError as error:
