@@ -23,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -40,6 +41,7 @@ except ImportError:  # plain Python: module_utils/ (or the runner's own dir) is 
 TRIGGER_SUFFIX = ".trigger"
 MAX_TRIGGER_BYTES = 4096
 MAX_DELIVERIES_RECORDED = 100
+STALE_AFTER = 10.0  # seconds before a non-trigger entry in the spool is removed
 DELIVERY_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SOURCES = ("webhook", "timer", "manual")
 RECAP_RE = re.compile(
@@ -242,16 +244,29 @@ def _read_trigger(path: str, fallback_time: float) -> Trigger:
 
 
 def drain(spool_dir: str, now: Callable[[], float] = time.time) -> list[Trigger]:
-    """Take every queued trigger out of the spool, oldest first."""
+    """Take every queued trigger out of the spool, oldest first.
+
+    Everything else is removed too (stale temporary files, directories, links):
+    the .path unit starts the runner while the spool is not empty, so leftovers
+    would start it again and again.
+    """
     try:
         names = sorted(os.listdir(spool_dir))
     except FileNotFoundError:
         return []
     triggers = []
     for name in names:
-        if name.startswith(".") or not name.endswith(TRIGGER_SUFFIX):
-            continue  # a writer's temporary file, or not ours
         path = os.path.join(spool_dir, name)
+        if name.startswith(".") or not name.endswith(TRIGGER_SUFFIX):
+            _remove_stale(path, now())
+            continue
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            _remove_stale(path, float("inf"))
+            continue
         trigger = _read_trigger(path, now())
         try:
             os.unlink(path)
@@ -259,6 +274,26 @@ def drain(spool_dir: str, now: Callable[[], float] = time.time) -> list[Trigger]
             continue  # another runner took it
         triggers.append(trigger)
     return triggers
+
+
+def _remove_stale(path: str, now: float, grace: float = STALE_AFTER) -> None:
+    """Remove a non-trigger entry once it is older than ``grace`` seconds.
+
+    A writer's temporary file lives for microseconds before its rename; give it
+    time. shutil.rmtree never follows symlinks (fd-based on Linux), so the
+    unprivileged writer cannot point root at anything outside the spool.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if now - info.st_mtime < grace:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISDIR(info.st_mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
 
 
 def spool_has_triggers(spool_dir: str) -> bool:
@@ -503,7 +538,8 @@ def run_pending(cfg: PullConfig, default_source: str,
                 max_rounds: int = 3) -> list[dict] | None:
     """Run until nothing is queued; None when another runner holds the lock.
 
-    The first round always runs (someone asked). Triggers that arrive during a
+    The first round always runs for a timer or manual request; a webhook start
+    runs only for what it finds queued. Triggers that arrive during a
     run are drained together afterwards into exactly one more run. When the
     lock is busy this call returns at once: webhook triggers already wait in
     the spool for the holder; a timer or manual request leaves a pending mark.
@@ -523,7 +559,10 @@ def run_pending(cfg: PullConfig, default_source: str,
             while True:
                 pending = _take_pending(cfg)
                 triggers = drain(cfg.spool_dir, now)
-                if not (first or pending or triggers):
+                # A webhook start with an empty spool: its trigger was already
+                # taken by the run that just ended; nothing to do.
+                wanted = first and default_source != "webhook"
+                if not (wanted or pending or triggers):
                     break
                 extra = [pending] if pending else []
                 if first and not (triggers and default_source == "webhook"):
