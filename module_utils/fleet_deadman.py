@@ -261,6 +261,7 @@ def decide(state: State, seen: Observation, config: Config) -> Decision:
     if fresh:
         return _fresh(new, seen, config, age)
     new.healthy_since = None
+    new.recovery_recorded_at = None  # a later recovery is recorded again
     if seen.flag_active:
         return Decision("held", age, [], new)
     if waited <= config.stale_after:

@@ -182,6 +182,20 @@ def test_recovery_is_recorded_once_while_flag_is_set_and_nothing_is_marked():
     assert d.state.marked_good_at is None
 
 
+def test_recovery_is_recorded_again_after_a_new_stale_spell():
+    config = cfg()
+    state = State(created_at=T0 - 1000, phase=fd.ROLLED_BACK)
+    d = decide(state, seen(T0, stamp=T0, flag=True), config)
+    d = decide(d.state, seen(T0 + 30, stamp=T0 + 30, flag=True), config)
+    assert kinds(d) == ["record_recovery"]
+    d = decide(d.state, seen(T0 + 100, stamp=T0 + 30, flag=True), config)
+    assert d.status == "held"
+    assert d.actions == []
+    d = decide(d.state, seen(T0 + 110, stamp=T0 + 110, flag=True), config)
+    d = decide(d.state, seen(T0 + 140, stamp=T0 + 140, flag=True), config)
+    assert kinds(d) == ["record_recovery"]
+
+
 # --------------------------------------------------------------------------- window arithmetic
 
 def test_restarts_in_window_is_a_sliding_window():

@@ -1,5 +1,9 @@
 """harness.service runs sandboxed as the harness user and keeps its heartbeat fresh."""
 
+import json
+import os
+import re
+import subprocess
 import time
 
 import pytest
@@ -134,3 +138,47 @@ def test_clean_stop_is_not_a_failure(host):
     assert show(host, "Result") == "success"
     host.run("systemctl start harness.service")
     assert wait_for(lambda: host.service("harness").is_running)
+
+
+def _converge(extra_vars=None):
+    """Re-run this scenario's converge.yml with Molecule's inventory; return (changed, output)."""
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    scenario = os.environ.get("MOLECULE_SCENARIO_DIRECTORY")
+    if not inventory or not scenario:
+        pytest.skip("re-converging needs Molecule's inventory: run through tests/molecule")
+    command = ["ansible-playbook", "-i", inventory, f"{scenario}/converge.yml"]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert result.returncode == 0, output[-4000:]
+    recap = output.rsplit("PLAY RECAP", 1)[-1]
+    return int(re.search(r"changed=(\d+)", recap).group(1)), output
+
+
+def _starts(host):
+    return len(host.check_output("journalctl -u harness.service -o cat --no-pager | "
+                                 "grep '^Started harness.service' || true").splitlines())
+
+
+def test_changing_the_environment_restarts_the_harness_once(host):
+    rotated = {"harness_service_environment": {
+        "HARNESS_GREETING": 'say "hi" to $USER \\o/', "HARNESS_API_TOKEN": "rotated-token"}}
+    starts, restarts = _starts(host), show(host, "NRestarts")
+    changed, output = _converge(rotated)
+    assert changed == 1  # the environment file, nothing else
+    assert "rotated-token" not in output  # no_log: the value never reaches the log
+    assert wait_for(lambda: _starts(host) == starts + 1)
+    assert show(host, "NRestarts") == restarts  # a handler restart, not a crash
+    env = host.check_output(
+        "systemd-run --quiet --pipe --wait -p EnvironmentFile=/etc/default/harness /usr/bin/env")
+    assert "HARNESS_API_TOKEN=rotated-token" in env.splitlines()
+    # Same variables again: nothing changes, no restart.
+    changed, _ = _converge(rotated)
+    assert changed == 0
+    time.sleep(2)
+    assert _starts(host) == starts + 1
+    # Back to the scenario's own variables (one more restart).
+    changed, _ = _converge()
+    assert changed == 1
+    assert wait_for(lambda: _starts(host) == starts + 2)
