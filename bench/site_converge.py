@@ -1,0 +1,135 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: full-site converge of one host in pull mode, and what it costs.
+
+    .venv/bin/python bench/site_converge.py [--keep]
+
+Starts a throwaway wizard host (podman, systemd), bootstraps its pull agent
+from the local wheelhouse, and runs `ansible-playbook -c local` inside it from
+a read-only copy of this checkout, exactly as ansible-pull would after its
+git step:
+
+* first converge and no-op converge (wall time, tasks run, time per task);
+* a synthetic playbook of the same number of no-op `ansible.builtin.stat`
+  tasks against the same host: the ratio of the no-op site run to it shows
+  what the roles add beyond Ansible's own per-task cost;
+* the same runs with Mitogen's `mitogen_linear` strategy, when the pull
+  agent's virtualenv has mitogen.
+
+Prints one table. Targets (issue 10): no-op site converge under 20 s with
+plain Ansible, ratio at most 1.3, under 8 s with Mitogen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.podman_host import PodmanHost  # noqa: E402
+
+HOST = "wizard-bench"
+VENV = "/opt/golden-state/venv"
+RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
+MITOGEN_ENV = ("ANSIBLE_STRATEGY=mitogen_linear "
+               "ANSIBLE_STRATEGY_PLUGINS=$(" + VENV + "/bin/python -c "
+               "'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')"
+               "/plugins/strategy")
+
+
+def pins() -> list[str]:
+    import yaml
+
+    defaults = yaml.safe_load((ROOT / "roles/base/defaults/main.yml").read_text())
+    return defaults["base_pull_agent_packages"]
+
+
+def noop_playbook(workdir: Path, tasks: int) -> None:
+    """A playbook of `tasks` no-op module calls (stat of /), the cost floor of any play."""
+    body = "".join(f"    - name: No-op task {i}\n      ansible.builtin.stat:\n        path: /\n"
+                   for i in range(tasks))
+    (workdir / "noop.yml").write_text("- name: No-op tasks\n  hosts: wizards\n  tasks:\n" + body)
+
+
+def bench_inventory(workdir: Path) -> None:
+    """Inventory for the host itself (local connection), beside the repository's group_vars."""
+    shutil.copytree(ROOT / "inventory/group_vars", workdir / "group_vars")
+    (workdir / "hosts.yml").write_text(
+        "wizards:\n  hosts:\n"
+        f"    {HOST}:\n"
+        "      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {VENV}/bin/python\n"
+        "      base_pull_agent_wheelhouse: /srv/wheelhouse\n"
+    )
+
+
+def run(host: PodmanHost, playbook: str, *, mitogen: bool) -> tuple[float, list[int]]:
+    env = f"ANSIBLE_CONFIG=/srv/repo/ansible.cfg {MITOGEN_ENV if mitogen else ''}"
+    command = (f"cd /srv/repo && {env} {VENV}/bin/ansible-playbook -i /srv/bench/hosts.yml "
+               f"{playbook}")
+    start = time.monotonic()
+    done = host.run("sh", "-c", command, check=False, timeout=900)
+    elapsed = time.monotonic() - start
+    found = RECAP.findall(done.stdout)
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"{playbook} failed (rc {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return elapsed, [int(n) for n in found[-1]]
+
+
+def tasks_run(counts: list[int]) -> int:
+    ok, _changed, _unreachable, failed, skipped = counts
+    return ok + failed + skipped
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="leave the host running")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="site-bench-"))
+    bench_inventory(workdir)
+    host = PodmanHost(HOST, volumes=[f"{ROOT}:/srv/repo:ro", f"{workdir}:/srv/bench:ro"]).start()
+    try:
+        host.sh(f"python3 -m venv {VENV} && PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheelhouse "
+                f"{VENV}/bin/pip install -q {' '.join(pins())}")
+        has_mitogen = host.run(f"{VENV}/bin/python", "-c", "import ansible_mitogen",
+                               check=False).returncode == 0
+
+        rows = []
+        first, first_counts = run(host, "playbooks/site.yml", mitogen=False)
+        rows.append(("site, first converge", "plain", first, first_counts))
+        noop, noop_counts = run(host, "playbooks/site.yml", mitogen=False)
+        rows.append(("site, no-op converge", "plain", noop, noop_counts))
+        n = tasks_run(noop_counts)
+        noop_playbook(workdir, n)
+        synthetic, synthetic_counts = run(host, "/srv/bench/noop.yml", mitogen=False)
+        rows.append((f"synthetic, {n} stat tasks", "plain", synthetic, synthetic_counts))
+        if has_mitogen:
+            mnoop, mnoop_counts = run(host, "playbooks/site.yml", mitogen=True)
+            rows.append(("site, no-op converge", "mitogen", mnoop, mnoop_counts))
+            msyn, msyn_counts = run(host, "/srv/bench/noop.yml", mitogen=True)
+            rows.append((f"synthetic, {tasks_run(msyn_counts)} stat tasks", "mitogen", msyn, msyn_counts))
+
+        print(f"{'run':34} {'strategy':9} {'wall s':>8} {'tasks':>6} {'changed':>8} {'s/task':>7}")
+        for name, strategy, seconds, counts in rows:
+            t = tasks_run(counts)
+            print(f"{name:34} {strategy:9} {seconds:8.2f} {t:6d} {counts[1]:8d} {seconds / t:7.3f}")
+        print(f"\nno-op site run / {n} synthetic no-op tasks: {noop / synthetic:.2f} (target <= 1.3)")
+        print(f"no-op site converge: {noop:.2f} s (target < 20 s plain"
+              + (", < 8 s with mitogen)" if has_mitogen else "; mitogen not in the pull agent)"))
+    finally:
+        if not args.keep:
+            host.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
