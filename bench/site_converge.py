@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,7 +78,8 @@ def run(host: PodmanHost, playbook: str, *, mitogen: bool) -> tuple[float, list[
     elapsed = time.monotonic() - start
     found = RECAP.findall(done.stdout)
     if done.returncode != 0 or not found:
-        raise SystemExit(f"{playbook} failed (rc {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+        raise SystemExit(f"{playbook} failed (rc {done.returncode}):\n"
+                         f"{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return elapsed, [int(n) for n in found[-1]]
 
 
@@ -115,13 +115,14 @@ def main() -> int:
             mnoop, mnoop_counts = run(host, "playbooks/site.yml", mitogen=True)
             rows.append(("site, no-op converge", "mitogen", mnoop, mnoop_counts))
             msyn, msyn_counts = run(host, "/srv/bench/noop.yml", mitogen=True)
-            rows.append((f"synthetic, {tasks_run(msyn_counts)} stat tasks", "mitogen", msyn, msyn_counts))
+            rows.append((f"synthetic, {n} stat tasks", "mitogen", msyn, msyn_counts))
 
         print(f"{'run':34} {'strategy':9} {'wall s':>8} {'tasks':>6} {'changed':>8} {'s/task':>7}")
         for name, strategy, seconds, counts in rows:
             t = tasks_run(counts)
             print(f"{name:34} {strategy:9} {seconds:8.2f} {t:6d} {counts[1]:8d} {seconds / t:7.3f}")
-        print(f"\nno-op site run / {n} synthetic no-op tasks: {noop / synthetic:.2f} (target <= 1.3)")
+        print(f"\nno-op site run / {n} synthetic no-op tasks: {noop / synthetic:.2f} "
+              "(target <= 1.3)")
         print(f"no-op site converge: {noop:.2f} s (target < 20 s plain"
               + (", < 8 s with mitogen)" if has_mitogen else "; mitogen not in the pull agent)"))
     finally:
