@@ -495,6 +495,8 @@ class Deadman:
     # -- commands
     def _run(self, argv: Sequence[str], what: str) -> tuple[bool, str]:
         """Run a command; (ok, summary). Never raises for a missing or failing command."""
+        if not argv:
+            return False, f"{what}: no command configured"
         try:
             result = self.run(argv, self.config.command_timeout)
         except FileNotFoundError:

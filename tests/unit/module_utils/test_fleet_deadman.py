@@ -419,6 +419,19 @@ def test_failing_rollback_and_timeouts_are_reported(env):
     assert "timed out" in entries[1]["outcome"]
 
 
+def test_empty_rollback_command_is_logged_and_the_restart_still_happens(env):
+    config = Config(**{**env.config.__dict__, "rollback_command": []})
+    state = State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10])
+    os.makedirs(config.state_dir)
+    Path(config.state_path).write_bytes(state.to_json())
+    beat(env, T0 - 50)
+    env.make(config=config).check()
+    entries = history(env)
+    assert [e["event"] for e in entries] == ["rollback", "restart"]
+    assert entries[0]["outcome"] == "rollback: no command configured"
+    assert entries[1]["outcome"] == "restart: ok"
+
+
 def test_webhook_alert_and_its_failure(env):
     config = Config(**{**env.config.__dict__, "alert_url": "http://127.0.0.1:9/x"})
     state = State(created_at=T0 - 100, phase=fd.ROLLED_BACK, last_action_at=T0 - 50)
