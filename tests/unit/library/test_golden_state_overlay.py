@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grp
-import importlib.util
 import os
 import pwd
 from pathlib import Path
@@ -18,15 +17,7 @@ GROUP = grp.getgrgid(os.getgid()).gr_name
 CHAIN = [{"name": "openrouter", "base_url": "https://openrouter.ai/api/v1", "model": "m1"}]
 
 
-def _load_check_module():
-    spec = importlib.util.spec_from_file_location(
-        "golden_state_overlay_check", ROLE / "library" / "golden_state_overlay_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_module = _load_check_module()
+import golden_state_overlay_check as check_module  # noqa: E402
 
 
 def args(tmp_path, version="1", secret="s3cr3t-token-value"):  # noqa: S107 - test value
