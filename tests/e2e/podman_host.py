@@ -7,7 +7,9 @@ Ports are published on 127.0.0.1 only; every wait is bounded.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,8 @@ IMAGE = os.environ.get("FLEET_TEST_IMAGE", "localhost/wizard-host:bookworm")
 # own Ansible temp files and SSH bookkeeping).
 MANIFEST_ROOTS = ("/etc", "/home", "/opt", "/root", "/srv", "/usr/local", "/var/lib", "/var/spool")
 MANIFEST_PRUNE = ("/home/ops/.ansible", "/var/lib/systemd", "/var/lib/apt", "/var/lib/dpkg",
-                  "/var/lib/private", "/var/lib/sudo", "/etc/ssh", "/root/.ansible", "/srv/wheelhouse")
+                  "/var/lib/private", "/var/lib/sudo", "/etc/ssh", "/root/.ansible",
+                  "/srv/wheelhouse")
 
 
 def podman_env() -> dict[str, str]:
@@ -56,14 +59,18 @@ class PodmanHost:
         for volume in [f"{ROOT}/.cache/wheelhouse:/srv/wheelhouse:ro", *self.volumes]:
             args += ["-v", volume]
         podman(*args, IMAGE, "/sbin/init")
-        self.wait_until(lambda: self.run("systemctl", "is-system-running", check=False).stdout.strip()
-                        in ("running", "degraded"), what="systemd to boot", seconds=60)
+        self.wait_until(self.booted, what="systemd to boot", seconds=60)
         return self
 
     def remove(self) -> None:
         podman("rm", "-f", self.name, check=False)
 
-    def run(self, *command: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
+    def booted(self) -> bool:
+        state = self.run("systemctl", "is-system-running", check=False).stdout.strip()
+        return state in ("running", "degraded")
+
+    def run(self, *command: str, check: bool = True,
+            timeout: int = 120) -> subprocess.CompletedProcess:
         return podman("exec", self.name, *command, check=check, timeout=timeout)
 
     def sh(self, script: str, check: bool = True) -> str:
@@ -107,3 +114,35 @@ class PodmanHost:
             "echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops; "
             "chmod 0440 /etc/sudoers.d/ops"
         )
+
+
+def checkout_copy(dest: Path) -> Path:
+    """The repository as an operator's clone (tracked and new files, no caches), under dest/repo."""
+    copy = dest / "repo"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    return copy
+
+
+def write_inventory(repo: Path, name: str, host: str, hostvars: dict[str, object]) -> Path:
+    """An inventory file for one wizard host inside repo/inventory (so group_vars apply)."""
+    inventory = repo / "inventory" / f"{name}.yml"
+    lines = ["wizards:", "  hosts:", f"    {host}:"]
+    lines += [f"      {key}: {value}" for key, value in hostvars.items()]
+    inventory.write_text("\n".join(lines) + "\n")
+    return inventory
+
+
+def ansible_playbook(repo: Path, inventory: Path, *args: str, timeout: int = 900,
+                     ) -> subprocess.CompletedProcess:
+    """Run playbooks/site.yml (or what args name) from a checkout, as an operator would."""
+    env = dict(podman_env(), ANSIBLE_CONFIG=str(repo / "ansible.cfg"))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), *args]
+    if not any(arg.endswith(".yml") for arg in args):
+        command.append("playbooks/site.yml")
+    return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)

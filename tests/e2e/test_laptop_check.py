@@ -10,18 +10,15 @@ change and the drift summary names the concern.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.podman_host import ROOT, PodmanHost
+from tests.e2e.podman_host import PodmanHost, ansible_playbook, checkout_copy, write_inventory
 
 HOST = "wizard-laptop"
 SSH_PORT = int(os.environ.get("FLEET_LAPTOP_SSH_PORT", "22522"))
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
 @pytest.fixture(scope="module")
@@ -35,44 +32,25 @@ def operator_key(tmp_path_factory) -> Path:
 def host(operator_key):
     wizard = PodmanHost(HOST, published={22: SSH_PORT}).start()
     wizard.authorize_operator(Path(f"{operator_key}.pub").read_text().strip())
-    wizard.wait_until(lambda: wizard.run("systemctl", "is-active", "ssh", check=False).returncode == 0,
-                      what="sshd", seconds=30)
+    sshd_up = lambda: wizard.run("systemctl", "is-active", "ssh", check=False).returncode == 0  # noqa: E731
+    wizard.wait_until(sshd_up, what="sshd", seconds=30)
     yield wizard
     wizard.remove()
 
 
-def checkout_copy(tmp_path: Path) -> Path:
-    """The repository as an operator's clone: tracked and new files, no caches."""
-    copy = tmp_path / "repo"
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    return copy
-
-
 def laptop_inventory(repo: Path, key: Path) -> Path:
-    """An inventory for the one test host, beside the repository's group_vars."""
-    inventory = repo / "inventory" / "laptop-test.yml"
-    inventory.write_text(
-        "wizards:\n  hosts:\n"
-        f"    {HOST}:\n"
-        "      ansible_host: 127.0.0.1\n"
-        f"      ansible_port: {SSH_PORT}\n"
-        "      ansible_user: ops\n"
-        f"      ansible_ssh_private_key_file: {key}\n"
-        "      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n"
-        "      base_pull_agent_wheelhouse: /srv/wheelhouse\n"
-    )
-    return inventory
+    return write_inventory(repo, "laptop-test", HOST, {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": SSH_PORT,
+        "ansible_user": "ops",
+        "ansible_ssh_private_key_file": key,
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "base_pull_agent_wheelhouse": "/srv/wheelhouse",
+    })
 
 
-def playbook(repo: Path, inventory: Path, *flags: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"))
-    return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "playbooks/site.yml", *flags],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=900, check=False)
+def playbook(repo: Path, inventory: Path, *flags: str):
+    return ansible_playbook(repo, inventory, *flags)
 
 
 def recap(output: str) -> str:
