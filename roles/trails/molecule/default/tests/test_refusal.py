@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,25 @@ def valid_copy(tmp_path, name="second.trail"):
     return str(path)
 
 
+def signed_copies(tmp_path, names):
+    """Sample copies signed by a fresh key (trailctl keygen + sign); returns (paths, pubkey)."""
+    trailctl = [sys.executable, str(ROOT / "cli" / "trailctl.py")]
+    key = tmp_path / "signing.key"
+    out = subprocess.run([*trailctl, "keygen", "-o", str(key)], capture_output=True, text=True,
+                         check=True).stdout
+    pubkey = next(line.split()[-1] for line in out.splitlines() if line.startswith("public key:"))
+    paths = [valid_copy(tmp_path, name) for name in names]
+    subprocess.run([*trailctl, "sign", "--key", str(key), *paths], capture_output=True, check=True)
+    return paths, pubkey
+
+
+def signature_vars(tmp_path, names=("signed.trail",), trusted_self=True, revoke_self=False):
+    paths, pubkey = signed_copies(tmp_path, names)
+    return {"trails_files": paths, "trails_require_signatures": True,
+            "trails_trusted_keys": [{"name": "op", "pubkey": pubkey if trusted_self else STRANGER}],
+            "trails_revoked_keys": [pubkey] if revoke_self else []}
+
+
 def tampered_copy(tmp_path):
     """The sample with one table-string byte flipped (same length: only the key check sees it)."""
     data = SAMPLE.read_bytes()
@@ -89,6 +109,9 @@ CASES = {
     "unsigned": (lambda tmp: {"trails_files": [valid_copy(tmp)], "trails_require_signatures": True,
                               "trails_trusted_keys": [{"name": "stranger", "pubkey": STRANGER}]},
                  "SIGNATURE_MISSING"),
+    "untrusted-signer": (lambda tmp: signature_vars(tmp, trusted_self=False),
+                         "unknown-key"),
+    "revoked-signer": (lambda tmp: signature_vars(tmp, revoke_self=True), "revoked-key"),
 }
 
 
@@ -110,6 +133,22 @@ def test_bad_trail_name_is_refused(host, run, tmp_path):
     assert rc != 0
     assert "offending names: ['no suffix']" in out
     assert manifest(host) == before
+
+
+def test_signed_trail_is_deployed_when_signatures_are_required(host, run, tmp_path):
+    # Every listed trail needs the signatures, the sample too: a signed copy of it.
+    variables = signature_vars(tmp_path, names=("welcome.trail", "signed.trail"))
+    welcome = manifest(host)[1]
+    try:
+        rc, out = run(variables)
+        assert rc == 0, out
+        signed = host.file(f"{TRAILS}/signed.trail")
+        assert (signed.user, signed.group, signed.mode) == ("wizard", "wizard", 0o640)
+        assert signed.sha256sum == SAMPLE_SHA256
+    finally:
+        rc, out = run({"trails_files": [str(SAMPLE)]})  # prunes signed.trail again
+        assert rc == 0, out
+    assert manifest(host)[1] == welcome
 
 
 def test_prune_removes_only_unlisted_trails(host, run):
