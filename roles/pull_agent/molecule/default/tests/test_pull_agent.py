@@ -1,0 +1,82 @@
+"""The pull runner on a host: units, configuration, systemd-driven coalescing, pause, history."""
+
+from __future__ import annotations
+
+import json
+import time
+
+HISTORY = "/var/lib/golden-state/pull/history.jsonl"
+SPOOL = "/var/lib/golden-state/pull/spool"
+
+
+def history(host) -> list[dict]:
+    out = host.run(f"cat {HISTORY} 2>/dev/null").stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_runner_is_installed_next_to_its_module_utils(host):
+    for name in ("pull_runner.py", "fleet_pull.py", "fleet_files.py"):
+        assert host.file(f"/usr/local/lib/golden-state/{name}").user == "root"
+    wrapper = host.file("/usr/local/sbin/golden-state-pull")
+    assert (wrapper.user, wrapper.mode) == ("root", 0o755)
+    assert host.run("golden-state-pull --help").rc == 0
+
+
+def test_configuration_names_the_repository_branch_and_host(host):
+    config = json.loads(host.file("/etc/golden-state/pull.json").content_string)
+    assert config["repo_url"] == "file:///srv/origin.git"
+    assert config["branch"] == "main"
+    assert config["inventory_name"] == host.check_output("hostname")
+    assert host.file("/etc/golden-state/pull.json").mode == 0o644
+
+
+def test_path_unit_and_reconcile_timer_are_active(host):
+    assert host.service("golden-state-pull.path").is_running
+    timer = host.service("golden-state-pull-reconcile.timer")
+    assert timer.is_enabled and timer.is_running
+    show = "systemctl show -p RandomizedDelayUSec --value golden-state-pull-reconcile.timer"
+    assert host.check_output(show) == "7min"
+
+
+def test_queued_triggers_start_one_coalesced_run_through_systemd(host):
+    before = len(history(host))
+    # Five pokes at once, as the receiver's user would queue them.
+    host.run(f"mkdir -p {SPOOL}")
+    for i in range(5):
+        assert host.run(f"golden-state-pull enqueue molecule-{i}").rc == 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # bounded: 30 s
+        runs = history(host)[before:]
+        delivered = {d for r in runs for d in r["deliveries"]}
+        if len(delivered) == 5:
+            break
+        time.sleep(0.3)
+    runs = history(host)[before:]
+    assert 1 <= len(runs) <= 2
+    assert sum(r["triggers"] for r in runs) == 5
+    assert all(r["trigger"] == "webhook" and r["status"] == "ok" for r in runs)
+    assert host.run(f"ls -A {SPOOL}").stdout == ""
+
+
+def test_timer_service_runs_and_records_timer(host):
+    before = len(history(host))
+    assert host.run("systemctl start golden-state-pull-reconcile.service").rc == 0
+    (record,) = history(host)[before:]
+    assert (record["trigger"], record["status"], record["ok"]) == ("timer", "ok", 3)
+    last = json.loads(host.file("/var/lib/golden-state/pull/last-run.json").content_string)
+    assert last == record
+    assert host.file("/var/lib/golden-state/pull/last-run.log").mode == 0o600
+
+
+def test_pause_stops_runs_and_is_reported(host):
+    assert host.run("golden-state-pull pause 'molecule: freeze'").rc == 0
+    try:
+        before = len(history(host))
+        assert host.run("golden-state-pull run").rc == 0
+        (record,) = history(host)[before:]
+        assert record["status"] == "paused"
+        assert record["paused"]["reason"] == "molecule: freeze"
+        status = json.loads(host.check_output("golden-state-pull status"))
+        assert status["paused"]["reason"] == "molecule: freeze"
+    finally:
+        assert host.run("golden-state-pull resume").rc == 0
