@@ -166,7 +166,8 @@ def test_changing_the_environment_restarts_the_harness_once(host):
         "HARNESS_GREETING": 'say "hi" to $USER \\o/', "HARNESS_API_TOKEN": "rotated-token"}}
     starts, restarts = _starts(host), show(host, "NRestarts")
     changed, output = _converge(rotated)
-    assert changed == 1  # the environment file, nothing else
+    assert changed == 2  # the environment file and the restart handler, nothing else
+    assert output.count("RUNNING HANDLER [harness_service : Restart harness]") == 1
     assert "rotated-token" not in output  # no_log: the value never reaches the log
     assert wait_for(lambda: _starts(host) == starts + 1)
     assert show(host, "NRestarts") == restarts  # a handler restart, not a crash
@@ -180,5 +181,5 @@ def test_changing_the_environment_restarts_the_harness_once(host):
     assert _starts(host) == starts + 1
     # Back to the scenario's own variables (one more restart).
     changed, _ = _converge()
-    assert changed == 1
+    assert changed == 2
     assert wait_for(lambda: _starts(host) == starts + 2)
