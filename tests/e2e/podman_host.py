@@ -7,6 +7,7 @@ Ports are published on 127.0.0.1 only; every wait is bounded.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,7 @@ def checkout_copy(dest: Path) -> Path:
 def write_inventory(repo: Path, name: str, host: str, hostvars: dict[str, object]) -> Path:
     """An inventory file for one wizard host inside repo/inventory (so group_vars apply)."""
     inventory = repo / "inventory" / f"{name}.yml"
+    hostvars = {"vault_webhook_receiver_secret": secrets.token_hex(20), **hostvars}
     lines = ["wizards:", "  hosts:", f"    {host}:"]
     lines += [f"      {key}: {value}" for key, value in hostvars.items()]
     inventory.write_text("\n".join(lines) + "\n")
