@@ -28,6 +28,7 @@ options:
 
 from collections import defaultdict
 
+from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
 
@@ -38,6 +39,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_TYPE = "aggregate"
     CALLBACK_NAME = "drift_summary"
     CALLBACK_NEEDS_ENABLED = True
+    _THEN = "then"  # pseudo-concern for handlers
 
     def __init__(self):
         super().__init__()
@@ -75,9 +77,13 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result):
         task = result._task
-        role = getattr(task, "_role", None)
-        concern = role.get_name(include_role_fqcn=False) if role else self._play_name
         name = (task.name or task.action).strip()
+        if isinstance(task, Handler):
+            # A handler is the consequence of drift (a restart), not drift itself.
+            concern = self._THEN
+        else:
+            role = getattr(task, "_role", None)
+            concern = role.get_name(include_role_fqcn=False) if role else self._play_name
         tasks = self._changes[result._host.get_name()][concern]
         if name not in tasks:
             tasks.append(name)
@@ -96,7 +102,8 @@ class CallbackModule(CallbackBase):
                 lines.append(f"{host}: in golden state")
                 continue
             else:
-                lines.append(f"{host}: {verb}: {', '.join(concerns)}")
+                drifting = [concern for concern in concerns if concern != self._THEN]
+                lines.append(f"{host}: {verb}: {', '.join(drifting) or 'handlers only'}")
             if concerns and self.get_option("show_tasks"):
                 for concern, tasks in concerns.items():
                     for name in tasks:

@@ -23,7 +23,8 @@ PLAYBOOK = """
         name: steady
 """
 ROLE_TASKS = {
-    "drifting": "- name: Report a change\n  ansible.builtin.debug:\n    msg: x\n  changed_when: true\n",
+    "drifting": "- name: Report a change\n  ansible.builtin.debug:\n    msg: x\n  changed_when: true\n"
+                "  notify: Restart drifting\n",
     "steady": "- name: Report no change\n  ansible.builtin.debug:\n    msg: y\n",
 }
 
@@ -32,6 +33,9 @@ def run_playbook(tmp_path: Path, *extra: str) -> str:
     for role, tasks in ROLE_TASKS.items():
         (tmp_path / "roles" / role / "tasks").mkdir(parents=True)
         (tmp_path / "roles" / role / "tasks" / "main.yml").write_text(tasks)
+    (tmp_path / "roles" / "drifting" / "handlers").mkdir()
+    (tmp_path / "roles" / "drifting" / "handlers" / "main.yml").write_text(
+        "- name: Restart drifting\n  ansible.builtin.debug:\n    msg: z\n  changed_when: true\n")
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_ROLES_PATH=str(tmp_path / "roles"))
@@ -53,4 +57,6 @@ def test_summary_names_the_drifting_concern_per_host(tmp_path, flags, verb):
     for host in ("alpha", "beta"):
         assert f"{host}: {verb}: drifting\n" in summary
     assert "    drifting: Report a change" in summary
+    # The restart a change triggers is listed as its consequence, not as a concern.
+    assert "    then: Restart drifting" in summary
     assert "steady" not in summary
