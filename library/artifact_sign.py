@@ -97,11 +97,11 @@ files:
       type: int
 """
 
-import os  # noqa: E402
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.fleet_files import read_private_file  # noqa: E402
-from ansible.module_utils.fleet_signing import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_files import read_private_file
+from ansible.module_utils.fleet_signing import (
     SignatureError,
     dump_sig_file,
     npub,

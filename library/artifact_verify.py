@@ -110,11 +110,11 @@ files:
       elements: dict
 """
 
-import glob  # noqa: E402
-import os  # noqa: E402
+import glob
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.fleet_signing import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_signing import (
     SignatureError,
     normalise_key_list,
     normalise_revoked_list,

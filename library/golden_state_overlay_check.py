@@ -136,8 +136,8 @@ errors:
   sample: ["config.yaml: $.agent.max_turns: 'many' is not of type 'integer'"]
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.fleet_overlay import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.fleet_overlay import (
     OverlayError,
     check_text,
     format_for,

@@ -23,8 +23,8 @@ PLAYBOOK = """
         name: steady
 """
 ROLE_TASKS = {
-    "drifting": "- name: Report a change\n  ansible.builtin.debug:\n    msg: x\n  changed_when: true\n"
-                "  notify: Restart drifting\n",
+    "drifting": "- name: Report a change\n  ansible.builtin.debug:\n    msg: x\n"
+                "  changed_when: true\n  notify: Restart drifting\n",
     "steady": "- name: Report no change\n  ansible.builtin.debug:\n    msg: y\n",
 }
 

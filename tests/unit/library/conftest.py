@@ -47,7 +47,8 @@ def run_module(monkeypatch):
     def run(module, args, check_mode=False, diff=False):
         payload = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff,
                        _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload})))
+        serialized = json.dumps({"ANSIBLE_MODULE_ARGS": payload})
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(serialized))
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
         try:
             module.main()

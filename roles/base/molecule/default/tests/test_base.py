@@ -26,7 +26,8 @@ def test_state_directory_is_root_owned(host):
 
 def test_pull_agent_runs_pinned_ansible_and_module_libraries(host):
     python = "/opt/golden-state/venv/bin/python"
-    result = host.run(f"{python} -c 'import ansible, coincurve, jsonschema, yaml; print(ansible.__version__)'")
+    probe = "import ansible, coincurve, jsonschema, yaml; print(ansible.__version__)"
+    result = host.run(f"{python} -c '{probe}'")
     assert result.rc == 0, result.stderr
     assert result.stdout.strip() == "2.19.14"
     assert host.run("/opt/golden-state/venv/bin/ansible-pull --version").rc == 0
