@@ -33,8 +33,8 @@ lint: venv  ## ruff, yamllint, ansible-lint (production profile)
 unit: venv  ## pytest unit and property tests
 	pytest
 
-molecule: venv image wheelhouse  ## Every role's Molecule scenario (create, check, converge, idempotence, verify)
-	@for role in $(ROLES); do echo "== molecule: $$role"; tests/molecule $$role; done
+molecule: venv image wheelhouse  ## Every role's scenario and the two-host site scenario (create, check, converge, idempotence, verify)
+	@for role in $(ROLES) site; do echo "== molecule: $$role"; tests/molecule $$role; done
 
 e2e: venv image wheelhouse  ## End-to-end: the laptop check over SSH, pull on webhook
 	pytest tests/e2e
