@@ -74,6 +74,9 @@ class PodmanHost:
             timeout: int = 120) -> subprocess.CompletedProcess:
         return podman("exec", self.name, *command, check=check, timeout=timeout)
 
+    def file_exists(self, path: str) -> bool:
+        return self.run("test", "-f", path, check=False).returncode == 0
+
     def sh(self, script: str, check: bool = True) -> str:
         return self.run("sh", "-c", script, check=check).stdout
 
