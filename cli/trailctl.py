@@ -15,6 +15,9 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run from a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+    from cli_common import error, non_negative_int, positive_int
+else:
+    from fleet_cli.cli_common import error, non_negative_int, positive_int
 
 from fleet_files import atomic_write
 from fleet_trail import TrailError, compile_bytes, disassemble, fingerprint, load_worklog
@@ -27,8 +30,7 @@ from fleet_trail_verify import (
 
 
 def _error(command: str, message: str) -> int:
-    print(f"trailctl {command}: error: {message}", file=sys.stderr)
-    return 1
+    return error("trailctl", command, message)
 
 
 def _read_input(path: str) -> bytes:
@@ -141,26 +143,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if valid else 1
 
 
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _threshold(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def _load_plugins(subparsers) -> None:
     """Register optional subcommand modules (signing) when they are installed."""
     try:
@@ -214,11 +196,11 @@ def add_core_commands(subparsers) -> None:
     ver.add_argument("--json", action="store_true", help="machine-readable report")
     ver.add_argument("--expect", action="append", metavar="FINGERPRINT",
                      help="expected sha256; once for all files or once per file, in order")
-    ver.add_argument("--max-size", type=_size, default=DEFAULT_MAX_SIZE, metavar="N",
+    ver.add_argument("--max-size", type=positive_int, default=DEFAULT_MAX_SIZE, metavar="N",
                      help=f"refuse files over N bytes (default {DEFAULT_MAX_SIZE})")
     ver.add_argument("--trusted-keys", metavar="FILE", help="YAML/JSON list of {name, pubkey}")
     ver.add_argument("--revoked-keys", metavar="FILE", help="YAML/JSON list of revoked keys")
-    ver.add_argument("--threshold", type=_threshold, metavar="N",
+    ver.add_argument("--threshold", type=non_negative_int, metavar="N",
                      help="distinct trusted signatures required (default 1 with "
                      "--trusted-keys; 0 = report signers only)")
     ver.set_defaults(func=cmd_verify)

@@ -15,37 +15,26 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run from a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+    from cli_common import error, positive_int, sign_files
+else:
+    from fleet_cli.cli_common import error, positive_int, sign_files
 
-from fleet_files import read_private_file
 from fleet_signing import (
     SignatureError,
     generate_secret_key,
     load_key_list,
     load_revoked_list,
     npub,
-    parse_secret_key,
-    plan_signature,
     public_key_hex,
     read_sig_file,
     sig_path_for,
+    sign_file,
     verify_policy,
-    write_sig_file,
 )
 
 
 def _error(command: str, message: str) -> int:
-    print(f"trailctl {command}: error: {message}", file=sys.stderr)
-    return 1
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    return error("trailctl", command, message)
 
 
 def _write_new_secret(path: str, secret_hex: str) -> None:
@@ -77,41 +66,16 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_key(path: str):
-    try:
-        raw = read_private_file(path)
-    except PermissionError as exc:
-        raise SignatureError(str(exc)) from None
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read key file: {exc.strerror}") from None
-    return parse_secret_key(raw, f"key file {path}")
+def _signed_line(path: str, pubkey: str, plan) -> str:
+    return (f"{path}: signed by {pubkey}, event {plan.new_event['id']} "
+            f"appended to {plan.sig_path} (now {len(plan.after)} in the file)")
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    try:
-        key = _read_key(args.key)
-    except SignatureError as exc:
-        return _error("sign", str(exc))
-    pubkey = public_key_hex(key)
-    status = 0
-    for path in args.files:
-        try:
-            plan = plan_signature(path, key, name=args.name or os.path.basename(path),
-                                  media_type=args.media_type)
-            if plan.changed:
-                write_sig_file(plan.sig_path, plan.after)
-        except SignatureError as exc:
-            status = _error("sign", str(exc))
-            continue
-        except OSError as exc:
-            status = _error("sign", f"{sig_path_for(path)}: cannot write: {exc.strerror}")
-            continue
-        if plan.changed:
-            print(f"{path}: signed by {pubkey}, event {plan.new_event['id']} "
-                  f"appended to {plan.sig_path} (now {len(plan.after)} in the file)")
-        else:
-            print(f"{path}: already signed by {pubkey} in {plan.sig_path}; unchanged")
-    return status
+    def sign_one(path: str, key):
+        return sign_file(path, key, name=args.name or os.path.basename(path),
+                         media_type=args.media_type)
+    return sign_files(_error, args.key, args.files, sign_one, _signed_line)
 
 
 def _verify_one(path: str, trusted, revoked, threshold: int) -> bool:
@@ -179,7 +143,7 @@ def register(subparsers) -> None:
                         help="YAML/JSON list of {name, pubkey}")
     verify.add_argument("--revoked-keys", metavar="FILE",
                         help="YAML/JSON list of revoked public keys")
-    verify.add_argument("--threshold", type=_positive_int, default=1, metavar="N",
+    verify.add_argument("--threshold", type=positive_int, default=1, metavar="N",
                         help="distinct trusted keys required (default 1)")
     verify.add_argument("files", nargs="+", metavar="FILE")
     verify.set_defaults(func=cmd_verify_sig)

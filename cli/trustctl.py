@@ -16,8 +16,11 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run from a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+    from cli_common import error, positive_int, sign_files
+else:
+    from fleet_cli.cli_common import error, positive_int, sign_files
 
-from fleet_files import atomic_write, read_private_file
+from fleet_files import atomic_write
 from fleet_trust_root import (
     KEY_LIST_TYPE,
     MEDIA_TYPE,
@@ -31,17 +34,14 @@ from fleet_trust_root import (
     load_revoked_list,
     make_key_list,
     make_root,
-    parse_secret_key,
     parse_time,
-    plan_signature,
-    public_key_hex,
     read_signatures,
     read_state,
     sig_path_for,
+    sign_file,
     verify_key_list,
     verify_rotation,
     write_pin,
-    write_sig_file,
     write_state,
 )
 
@@ -51,18 +51,7 @@ class UsageError(Exception):
 
 
 def _error(command: str, message: str, status: int = 1) -> int:
-    print(f"trustctl {command}: error: {message}", file=sys.stderr)
-    return status
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    return error("trustctl", command, message, status)
 
 
 def _short(pubkey: str | None) -> str:
@@ -143,41 +132,17 @@ def cmd_init_key_list(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 # Signing
 
-def _read_key(path: str):
-    try:
-        raw = read_private_file(path)
-    except PermissionError as exc:
-        raise SignatureError(str(exc)) from None
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read key file: {exc.strerror}") from None
-    return parse_secret_key(raw, f"key file {path}")
+def _sign_document(path: str, key):
+    load_document(path)  # only well-formed, canonical documents get signed
+    return sign_file(path, key, name=os.path.basename(path), media_type=MEDIA_TYPE)
+
+
+def _signed_line(path: str, pubkey: str, plan) -> str:
+    return f"{path}: signed by {pubkey}, {len(plan.after)} signature(s) now in {plan.sig_path}"
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    try:
-        key = _read_key(args.key)
-    except SignatureError as exc:
-        return _error("sign", str(exc))
-    pubkey = public_key_hex(key)
-    status = 0
-    for path in args.documents:
-        try:
-            load_document(path)  # only well-formed, canonical documents get signed
-            plan = plan_signature(path, key, name=os.path.basename(path), media_type=MEDIA_TYPE)
-            if plan.changed:
-                write_sig_file(plan.sig_path, plan.after)
-        except SignatureError as exc:
-            status = _error("sign", str(exc))
-            continue
-        except OSError as exc:
-            status = _error("sign", f"{sig_path_for(path)}: cannot write: {exc.strerror}")
-            continue
-        if plan.changed:
-            print(f"{path}: signed by {pubkey}, {len(plan.after)} signature(s) now in "
-                  f"{plan.sig_path}")
-        else:
-            print(f"{path}: already signed by {pubkey} in {plan.sig_path}; unchanged")
-    return status
+    return sign_files(_error, args.key, args.documents, _sign_document, _signed_line)
 
 
 # --------------------------------------------------------------------------
@@ -302,12 +267,12 @@ def _add_expiry(parser: argparse.ArgumentParser, default_days: int) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--expires", metavar="TIME", help="expiry, RFC 3339 UTC "
                        "(2030-01-01T00:00:00Z)")
-    group.add_argument("--expires-in", type=_positive_int, default=default_days, metavar="DAYS",
+    group.add_argument("--expires-in", type=positive_int, default=default_days, metavar="DAYS",
                        help=f"expiry in DAYS from now (default {default_days})")
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--version", type=positive_int, default=1, metavar="N",
                         help="document version (default 1); each new document needs a "
                              "higher one")
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
@@ -332,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a root key (hex or npub); repeat for each")
     init_root.add_argument("--keys", action="append", metavar="FILE",
                            help="YAML/JSON list of {name, pubkey} root keys")
-    init_root.add_argument("--threshold", type=_positive_int, required=True, metavar="K",
+    init_root.add_argument("--threshold", type=positive_int, required=True, metavar="K",
                            help="root keys that must sign key lists and rotations")
     _add_expiry(init_root, 365)
     _add_output(init_root)
@@ -349,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a revoked public key; repeat for each")
     init_kl.add_argument("--revoked-keys", action="append", metavar="FILE",
                          help="YAML/JSON list of revoked public keys")
-    init_kl.add_argument("--threshold", type=_positive_int, default=1, metavar="T",
+    init_kl.add_argument("--threshold", type=positive_int, default=1, metavar="T",
                          help="trusted keys that must sign each artifact (default 1)")
     _add_expiry(init_kl, 90)
     _add_output(init_kl)

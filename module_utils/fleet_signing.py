@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import Any
 
 try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
+    from ansible.module_utils.fleet_files import atomic_write, read_private_file
 except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write
+    from fleet_files import atomic_write, read_private_file
 
 try:
     import coincurve
@@ -199,6 +199,20 @@ def parse_secret_key(text: str | bytes, what: str = "secret key") -> SecretKey:
     if text[:5].lower() == "npub1":
         raise SignatureError(f"{what}: this is a public key (npub), not a secret key")
     raise SignatureError(f"{what}: expected 64 hex characters or an nsec1 string")
+
+
+def read_secret_key_file(path: str) -> SecretKey:
+    """The secret key in a private key file (``read_private_file``: 0600, owned by the caller).
+
+    Every failure is a ``SignatureError`` naming the file, never its content.
+    """
+    try:
+        raw = read_private_file(path)
+    except PermissionError as exc:
+        raise SignatureError(str(exc)) from None
+    except OSError as exc:
+        raise SignatureError(f"{path}: cannot read key file: {exc.strerror}") from None
+    return parse_secret_key(raw, f"key file {path}")
 
 
 def _coerce_secret(secret: Any) -> SecretKey:
@@ -450,6 +464,15 @@ def sig_path_for(path: str) -> str:
     return f"{path}.sig"
 
 
+def read_artifact(path: str) -> bytes:
+    """The bytes of an artifact to sign or verify; an unreadable one is a ``SignatureError``."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise SignatureError(f"{path}: cannot read artifact: {exc.strerror}") from None
+
+
 def read_sig_file(path: str) -> list[dict]:
     """The events in a detached signature file; a missing file has none."""
     try:
@@ -534,11 +557,7 @@ def plan_signature(path: str, secret_key: Any, *, name: str | None = None,
                    media_type: str | None = None, created_at: int | None = None) -> SignPlan:
     """Read ``path`` and its .sig; decide whether this key still has to sign it."""
     key = _coerce_secret(secret_key)
-    try:
-        with open(path, "rb") as handle:
-            artifact = handle.read()
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read artifact: {exc.strerror}") from None
+    artifact = read_artifact(path)
     sig_path = sig_path_for(path)
     before = read_sig_file(sig_path)
     existing = find_signature(artifact, before, public_key_hex(key))
@@ -549,6 +568,21 @@ def plan_signature(path: str, secret_key: Any, *, name: str | None = None,
                                   created_at=created_at)
         after = [*before, new_event]
     return SignPlan(sig_path, artifact_digest(artifact), before, after, new_event, existing)
+
+
+def sign_file(path: str, secret_key: Any, *, name: str | None = None,
+              media_type: str | None = None, write: bool = True) -> SignPlan:
+    """``plan_signature``, then append the new event to the .sig file (unless ``write`` is false).
+
+    A .sig file that cannot be written is a ``SignatureError`` naming it.
+    """
+    try:
+        plan = plan_signature(path, secret_key, name=name, media_type=media_type)
+        if plan.changed and write:
+            write_sig_file(plan.sig_path, plan.after)
+    except OSError as exc:
+        raise SignatureError(f"{sig_path_for(path)}: cannot write: {exc.strerror}") from None
+    return plan
 
 
 # --------------------------------------------------------------------------

@@ -44,6 +44,7 @@ try:  # inside Ansible: AnsiballZ ships module_utils under this package
         public_key_hex,
         read_sig_file,
         sig_path_for,
+        sign_file,
         verify_policy,
         write_sig_file,
     )
@@ -61,6 +62,7 @@ except ImportError:  # plain Python: module_utils/ is on sys.path
         public_key_hex,
         read_sig_file,
         sig_path_for,
+        sign_file,
         verify_policy,
         write_sig_file,
     )
@@ -75,8 +77,8 @@ __all__ = [
     "load_key_list", "load_revoked_list",
     "make_key_list", "make_root", "parse_document", "parse_secret_key", "parse_time",
     "plan_signature", "public_key_hex", "read_sig_file", "read_signatures", "read_state",
-    "sig_path_for", "verify_bootstrap", "verify_key_list", "verify_rotation", "write_pin",
-    "write_sig_file", "write_state",
+    "sig_path_for", "sign_file", "verify_bootstrap", "verify_key_list", "verify_rotation",
+    "write_pin", "write_sig_file", "write_state",
 ]
 MEDIA_TYPE = "application/json"
 DEFAULT_PIN = "/etc/golden-state/trust-root.json"

@@ -365,6 +365,44 @@ def test_write_sig_file_keeps_mode_and_escapes_foreign_surrogates(tmp_path, key)
     assert path.read_text(encoding="utf-8").count("\n") == 4  # one event per line
 
 
+def test_sign_file_writes_unless_told_not_to(tmp_path, key, monkeypatch):
+    artifact = tmp_path / "a.txt"
+    artifact.write_bytes(b"a")
+    dry = fs.sign_file(str(artifact), key, write=False)
+    assert dry.changed and not (tmp_path / "a.txt.sig").exists()
+    plan = fs.sign_file(str(artifact), key, name="a", media_type="text/plain")
+    assert plan.changed and fs.read_sig_file(plan.sig_path) == plan.after
+    assert not fs.sign_file(str(artifact), key).changed
+
+    def refuse(path, events):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(fs, "write_sig_file", refuse)
+    artifact.write_bytes(b"b")
+    with pytest.raises(fs.SignatureError, match=r"a\.txt\.sig: cannot write: Permission denied"):
+        fs.sign_file(str(artifact), key)
+
+
+def test_read_artifact_names_the_file(tmp_path):
+    with pytest.raises(fs.SignatureError, match="missing: cannot read artifact: No such file"):
+        fs.read_artifact(str(tmp_path / "missing"))
+
+
+def test_read_secret_key_file(tmp_path, key):
+    path = tmp_path / "k.key"
+    path.write_text(key.nsec() + "\n")
+    path.chmod(0o600)
+    assert fs.read_secret_key_file(str(path)) == key
+    path.chmod(0o640)
+    with pytest.raises(fs.SignatureError, match="chmod 600"):
+        fs.read_secret_key_file(str(path))
+    with pytest.raises(fs.SignatureError, match="none: cannot read key file: No such file"):
+        fs.read_secret_key_file(str(tmp_path / "none"))
+    path.write_text("npub1xyz")
+    path.chmod(0o600)
+    with pytest.raises(fs.SignatureError, match=f"key file {path}: "):
+        fs.read_secret_key_file(str(path))
+
+
 # --------------------------------------------------------------------------
 # Key lists
 

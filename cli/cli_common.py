@@ -1,0 +1,76 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers the console scripts share: error lines, argparse integer types, the sign loop.
+
+Imported as ``fleet_cli.cli_common`` when installed and as ``cli_common`` from a
+checkout (``python3 cli/<tool>.py``: cli/ is sys.path[0]). Imports nothing from
+module_utils at import time, so trailctl's core commands work without
+fleet_signing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable
+
+
+def error(prog: str, command: str, message: str, status: int = 1) -> int:
+    """Print ``PROG COMMAND: error: MESSAGE`` on stderr; return the exit status."""
+    print(f"{prog} {command}: error: {message}", file=sys.stderr)
+    return status
+
+
+def _int_at_least(text: str, minimum: int, complaint: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(complaint)
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    return _int_at_least(text, 1, "must be at least 1")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer of at least 0."""
+    return _int_at_least(text, 0, "must be 0 or more")
+
+
+def sign_files(fail: Callable[[str, str], int], key_path: str, paths: Iterable[str],
+               sign_one: Callable, signed_line: Callable) -> int:
+    """The ``sign`` subcommand: sign each path with the key in ``key_path``, report each.
+
+    ``sign_one(path, key)`` signs one file (``fleet_signing.sign_file``) and returns
+    its ``SignPlan``; ``signed_line(path, pubkey, plan)`` is the line printed when
+    an event was appended. ``fail(command, message)`` reports an error and returns
+    its exit status. Returns 0 when every file was signed (or already was), else
+    the last error's status. Errors are ``SignatureError``s (key file, artifact,
+    .sig file).
+    """
+    # Imported here, not at the top: trailctl's core commands load this module too.
+    from fleet_signing import public_key_hex, read_secret_key_file
+
+    # ValueError, not SignatureError: fleet_signing's errors subclass it, and a
+    # caller's modules may have imported fleet_signing as
+    # ansible.module_utils.fleet_signing, whose SignatureError is another class.
+    try:
+        key = read_secret_key_file(key_path)
+    except ValueError as exc:
+        return fail("sign", str(exc))
+    pubkey = public_key_hex(key)
+    status = 0
+    for path in paths:
+        try:
+            plan = sign_one(path, key)
+        except ValueError as exc:
+            status = fail("sign", str(exc))
+            continue
+        if plan.changed:
+            print(signed_line(path, pubkey, plan))
+        else:
+            print(f"{path}: already signed by {pubkey} in {plan.sig_path}; unchanged")
+    return status
