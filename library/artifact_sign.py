@@ -106,9 +106,8 @@ from ansible.module_utils.fleet_signing import (
     dump_sig_file,
     npub,
     parse_secret_key,
-    plan_signature,
     public_key_hex,
-    write_sig_file,
+    sign_file,
 )
 
 
@@ -152,16 +151,10 @@ def main() -> None:
     files, diffs, changed = [], [], False
     for path in paths:
         try:
-            plan = plan_signature(
-                path, key, name=module.params["name"] or os.path.basename(path),
-                media_type=module.params["media_type"],
-            )
-            if plan.changed and not module.check_mode:
-                write_sig_file(plan.sig_path, plan.after)
+            plan = sign_file(path, key, name=module.params["name"] or os.path.basename(path),
+                             media_type=module.params["media_type"], write=not module.check_mode)
         except SignatureError as exc:
             module.fail_json(msg=str(exc), files=files)
-        except OSError as exc:
-            module.fail_json(msg=f"{path}.sig: cannot write: {exc.strerror}", files=files)
         changed = changed or plan.changed
         event = plan.new_event or plan.after[plan.existing_index]
         files.append({"path": path, "sig_path": plan.sig_path, "digest": plan.digest,

@@ -118,6 +118,7 @@ from ansible.module_utils.fleet_signing import (
     SignatureError,
     normalise_key_list,
     normalise_revoked_list,
+    read_artifact,
     read_sig_file,
     sig_path_for,
     verify_policy,
@@ -139,11 +140,7 @@ def _expand(module: AnsibleModule, patterns: list[str]) -> list[str]:
 
 
 def _verify_file(path: str, trusted, revoked, threshold: int) -> dict:
-    try:
-        with open(path, "rb") as handle:
-            artifact = handle.read()
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read artifact: {exc.strerror}") from None
+    artifact = read_artifact(path)
     sig_path = sig_path_for(path)
     result = verify_policy(artifact, read_sig_file(sig_path), trusted, revoked, threshold)
     entry = {"path": path, "sig_path": sig_path, **result.to_dict()}
