@@ -33,11 +33,16 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644,
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
+    fsync_dir(directory)
+
+
+def fsync_dir(directory: str) -> None:
+    """Flush a directory's entries (a rename, a new or removed file) to disk."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
 
 
 def read_private_file(path: str) -> bytes:

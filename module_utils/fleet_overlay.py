@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
+    from ansible.module_utils.fleet_files import atomic_write, fsync_dir
 except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write
+    from fleet_files import atomic_write, fsync_dir
 
 DEFAULT_STATE_DIR = "/var/lib/golden-state/overlay"
 DEFAULT_KEEP = 5
@@ -304,14 +304,6 @@ def _rename(src: str, dst: str) -> None:
     os.replace(src, dst)
 
 
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def tmp_path(dest: str) -> str:
     directory, base = os.path.split(dest)
     return os.path.join(directory, f".{base}{TMP_SUFFIX}")
@@ -442,9 +434,9 @@ class OverlayStore:
         manifest = {"id": snap_id, "reason": reason, "files": files,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         _write_json(os.path.join(staging, "manifest.json"), manifest)
-        _fsync_dir(staging)
+        fsync_dir(staging)
         _rename(staging, os.path.join(self.snapshot_dir, snap_id))
-        _fsync_dir(self.snapshot_dir)
+        fsync_dir(self.snapshot_dir)
         return snap_id
 
     def rotate(self, keep: int) -> list[str]:
@@ -501,7 +493,7 @@ class OverlayStore:
             self._restore_before(journal)
             outcome = "rolled-back"
         os.unlink(self.journal_path)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return outcome
 
     def _restore_before(self, journal: dict) -> None:
@@ -520,7 +512,7 @@ class OverlayStore:
                     os.unlink(entry["tmp"])
                 if os.path.lexists(dest):
                     os.unlink(dest)
-            _fsync_dir(os.path.dirname(dest))
+            fsync_dir(os.path.dirname(dest))
 
     def commit(self, specs: list[FileSpec], removals: list[str], snap_id: str | None) -> None:
         """Replace the live files with ``specs`` (and delete ``removals``) as one transaction."""
@@ -533,12 +525,12 @@ class OverlayStore:
         for dest in removals:
             entries.append({"dest": dest, "tmp": tmp_path(dest), "sha256": None})
         for directory in {os.path.dirname(e["dest"]) for e in entries}:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         _write_json(self.journal_path, {"phase": "commit", "snapshot": snap_id,
                                         "entries": entries})
         _finish(entries)
         os.unlink(self.journal_path)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def apply(self, specs: list[FileSpec], keep: int = DEFAULT_KEEP, check: bool = False,
               reason: str = "converge") -> dict:
@@ -664,4 +656,4 @@ def _finish(entries: list[dict]) -> None:
             else:
                 os.unlink(entry["tmp"])
     for directory in {os.path.dirname(e["dest"]) for e in entries}:
-        _fsync_dir(directory)
+        fsync_dir(directory)

@@ -174,6 +174,23 @@ def generate_secret_key() -> SecretKey:
     return SecretKey(coincurve.PrivateKey().secret)
 
 
+def _stripped(text: Any, what: str) -> str:
+    if not isinstance(text, str):
+        raise SignatureError(f"{what}: expected a string, got {type(text).__name__}")
+    return text.strip()
+
+
+def _bech32_payload(text: str, hrp: str, what: str) -> bytes:
+    """The data of a NIP-19 string that must have prefix ``hrp`` (nsec, npub)."""
+    try:
+        found, raw = bech32_decode(text)
+    except ValueError as exc:
+        raise SignatureError(f"{what}: invalid {hrp} string ({exc})") from None
+    if found != hrp:
+        raise SignatureError(f"{what}: invalid {hrp} string")
+    return raw
+
+
 def parse_secret_key(text: str | bytes, what: str = "secret key") -> SecretKey:
     """Parse 64 hex characters or an ``nsec1`` string (surrounding whitespace ignored)."""
     if isinstance(text, SecretKey):
@@ -183,17 +200,9 @@ def parse_secret_key(text: str | bytes, what: str = "secret key") -> SecretKey:
             text = bytes(text).decode("ascii")
         except UnicodeDecodeError:
             raise SignatureError(f"{what}: not ASCII text") from None
-    if not isinstance(text, str):
-        raise SignatureError(f"{what}: expected a string, got {type(text).__name__}")
-    text = text.strip()
+    text = _stripped(text, what)
     if text[:5].lower() == "nsec1":
-        try:
-            hrp, raw = bech32_decode(text)
-        except ValueError as exc:
-            raise SignatureError(f"{what}: invalid nsec string ({exc})") from None
-        if hrp != "nsec":
-            raise SignatureError(f"{what}: invalid nsec string")
-        return _to_secret(raw, what)
+        return _to_secret(_bech32_payload(text, "nsec", what), what)
     if _ANY_HEX64.fullmatch(text):
         return _to_secret(bytes.fromhex(text), what)
     if text[:5].lower() == "npub1":
@@ -241,15 +250,10 @@ def parse_public_key(text: Any, what: str = "public key") -> str:
     The key must be a valid x-only secp256k1 point. Messages name ``what`` and
     never repeat the value (a secret pasted by mistake looks just like it).
     """
-    if not isinstance(text, str):
-        raise SignatureError(f"{what}: expected a string, got {type(text).__name__}")
-    text = text.strip()
+    text = _stripped(text, what)
     if text[:5].lower() == "npub1":
-        try:
-            hrp, raw = bech32_decode(text)
-        except ValueError as exc:
-            raise SignatureError(f"{what}: invalid npub string ({exc})") from None
-        if hrp != "npub" or len(raw) != 32:
+        raw = _bech32_payload(text, "npub", what)
+        if len(raw) != 32:
             raise SignatureError(f"{what}: invalid npub string")
     elif text[:5].lower() == "nsec1":
         raise SignatureError(f"{what}: this is a secret key (nsec); give the public key instead")
