@@ -353,6 +353,11 @@ def beat(env, when):
     os.utime(env.stamp, (when, when))
 
 
+def save_state(config, state):
+    os.makedirs(config.state_dir)
+    Path(config.state_path).write_bytes(state.to_json())
+
+
 def history(env):
     with open(env.config.history_path) as handle:
         return [json.loads(line) for line in handle]
@@ -395,8 +400,7 @@ def test_check_escalates_and_logs_every_action(env):
 def test_missing_rollback_tool_is_logged_and_the_restart_still_happens(env):
     env.runner.outcomes[str(env.tool)] = FileNotFoundError(2, "No such file")
     state = State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10])
-    os.makedirs(env.config.state_dir)
-    Path(env.config.state_path).write_bytes(state.to_json())
+    save_state(env.config, state)
     beat(env, T0 - 50)
     env.make().check()
     entries = history(env)
@@ -410,8 +414,7 @@ def test_failing_rollback_and_timeouts_are_reported(env):
     env.runner.outcomes[str(env.tool)] = 4
     env.runner.outcomes["systemctl"] = subprocess.TimeoutExpired("systemctl", 1)
     state = State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10])
-    os.makedirs(env.config.state_dir)
-    Path(env.config.state_path).write_bytes(state.to_json())
+    save_state(env.config, state)
     beat(env, T0 - 50)
     env.make().check()
     entries = history(env)
@@ -422,8 +425,7 @@ def test_failing_rollback_and_timeouts_are_reported(env):
 def test_empty_rollback_command_is_logged_and_the_restart_still_happens(env):
     config = Config(**{**env.config.__dict__, "rollback_command": []})
     state = State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10])
-    os.makedirs(config.state_dir)
-    Path(config.state_path).write_bytes(state.to_json())
+    save_state(config, state)
     beat(env, T0 - 50)
     env.make(config=config).check()
     entries = history(env)
@@ -435,8 +437,7 @@ def test_empty_rollback_command_is_logged_and_the_restart_still_happens(env):
 def test_webhook_alert_and_its_failure(env):
     config = Config(**{**env.config.__dict__, "alert_url": "http://127.0.0.1:9/x"})
     state = State(created_at=T0 - 100, phase=fd.ROLLED_BACK, last_action_at=T0 - 50)
-    os.makedirs(config.state_dir)
-    Path(config.state_path).write_bytes(state.to_json())
+    save_state(config, state)
     beat(env, T0 - 50)
     env.make(config=config).check()
     assert env.posts[0][0] == "http://127.0.0.1:9/x"
@@ -535,10 +536,9 @@ def test_lock_contention_raises_lockbusy(env):
 
 
 def test_clear_lowers_the_flag_and_resets_the_budget(env):
-    os.makedirs(env.config.state_dir)
     state = State(created_at=T0 - 100, restarts=[T0 - 1, T0 - 2], phase=fd.ROLLED_BACK,
                   marked_good_at=T0 - 500)
-    Path(env.config.state_path).write_bytes(state.to_json())
+    save_state(env.config, state)
     Path(env.config.flag_path).write_text("{}")
     dm = env.make()
     assert dm.clear("by test") is True
