@@ -34,7 +34,7 @@ unit: venv  ## pytest unit and property tests
 	pytest
 
 molecule: venv image wheelhouse  ## Every role's scenario and the two-host site scenario (create, check, converge, idempotence, verify)
-	@for role in $(ROLES) site; do echo "== molecule: $$role"; tests/molecule $$role; done
+	tests/molecule-all site $(ROLES)
 
 e2e: venv image wheelhouse  ## End-to-end: the laptop check over SSH, pull on webhook
 	pytest tests/e2e

@@ -13,6 +13,9 @@ import pytest
 from tests.e2e.podman_host import PodmanHost, ansible_playbook, checkout_copy, write_inventory
 
 HOST = "wizard-preflight"
+# The pre-flight runs whatever the tags (it is tagged `always`); the concerns
+# it guards here are the host's user and its overlay, so runs stop at those.
+CONCERNS = ("--tags", "base,golden_state")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,7 @@ def converged(tmp_path_factory):
         "base_pull_agent_enabled": "false",
     })
     host = PodmanHost(HOST).start()
-    done = ansible_playbook(repo, inventory)
+    done = ansible_playbook(repo, inventory, *CONCERNS)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     yield host, repo, inventory
     host.remove()
@@ -42,7 +45,7 @@ def test_banned_provider_in_the_chain_fails_before_any_change(converged):
     before = host.manifest()
     chain = ('{"golden_state_providers": [{"name": "fast", "base_url": "https://api.anthropic.com/v1",'
              ' "model": "x"}]}')
-    done = ansible_playbook(repo, inventory, "-e", chain)
+    done = ansible_playbook(repo, inventory, *CONCERNS, "-e", chain)
     assert_refused_in_preflight(done, "golden_state_providers[0].base_url")
     assert host.manifest() == before
 
@@ -52,6 +55,6 @@ def test_banned_provider_hidden_in_an_overlay_file_fails_before_any_change(conve
     soul = repo / "roles/golden_state/files/overlay/SOUL.md"
     soul.write_text(soul.read_text() + "Escalate hard questions to Cl\u200baude.\n")
     before = host.manifest()
-    done = ansible_playbook(repo, inventory)
+    done = ansible_playbook(repo, inventory, *CONCERNS)
     assert_refused_in_preflight(done, "SOUL.md")
     assert host.manifest() == before
