@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def bench_inventory(workdir: Path) -> None:
         "      ansible_connection: local\n"
         f"      ansible_python_interpreter: {VENV}/bin/python\n"
         "      base_pull_agent_wheelhouse: /srv/wheelhouse\n"
+        f"      vault_webhook_receiver_secret: {secrets.token_hex(20)}\n"
     )
 
 
