@@ -38,10 +38,8 @@ from tests.e2e.podman_host import PodmanHost  # noqa: E402
 HOST = "wizard-bench"
 VENV = "/opt/golden-state/venv"
 RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
-MITOGEN_ENV = ("ANSIBLE_STRATEGY=mitogen_linear "
-               "ANSIBLE_STRATEGY_PLUGINS=$(" + VENV + "/bin/python -c "
-               "'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')"
-               "/plugins/strategy")
+# ansible.cfg's strategy_plugins/ holds the shim that loads Mitogen's strategy.
+MITOGEN_ENV = "ANSIBLE_STRATEGY=mitogen_linear"
 
 
 def pins() -> list[str]:
@@ -59,13 +57,16 @@ def noop_playbook(workdir: Path, tasks: int) -> None:
 
 
 def bench_inventory(workdir: Path) -> None:
-    """Inventory for the host itself (local connection), beside the repository's group_vars."""
+    """Inventory for the host itself (local connection), beside the repository's group_vars.
+
+    As in pull mode: the host's modules run on its system python3, tasks delegated
+    to localhost on the pull agent's venv (ansible-playbook's own python)."""
     shutil.copytree(ROOT / "inventory/group_vars", workdir / "group_vars")
     (workdir / "hosts.yml").write_text(
         "wizards:\n  hosts:\n"
         f"    {HOST}:\n"
         "      ansible_connection: local\n"
-        f"      ansible_python_interpreter: {VENV}/bin/python\n"
+        "      ansible_python_interpreter: /usr/bin/python3\n"
         "      base_pull_agent_wheelhouse: /srv/wheelhouse\n"
         f"      vault_webhook_receiver_secret: {secrets.token_hex(20)}\n"
     )
@@ -92,7 +93,8 @@ def tasks_run(counts: list[int]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="leave the host running")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the host and its inventory for profiling")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="site-bench-"))
@@ -128,9 +130,11 @@ def main() -> int:
         print(f"no-op site converge: {noop:.2f} s (target < 20 s plain"
               + (", < 8 s with mitogen)" if has_mitogen else "; mitogen not in the pull agent)"))
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"\nkept: podman exec -it {HOST} bash  (inventory {workdir}/hosts.yml)")
+        else:
             host.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o644,
-                 uid: int | None = None, gid: int | None = None) -> None:
+                 uid: int | None = None, gid: int | None = None,
+                 before_replace: Callable[[str], None] | None = None) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
 
     The bytes go to a temporary file in the same directory, which is given its
     final mode (and owner, when asked) before it is fsynced and renamed over
     the target; the directory is fsynced so the rename survives a crash.
+    ``before_replace(tmp_path)`` may inspect the finished temporary file and
+    raise to refuse it: the temporary file is removed and ``path`` is untouched.
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
@@ -28,6 +32,8 @@ def atomic_write(path: str, data: bytes, mode: int = 0o644,
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -109,7 +109,8 @@ def test_ansible_pull_command_line(cfg):
     assert argv[argv.index("--limit") + 1] == "ezra"
     assert argv[argv.index("-c") + 1] == "local"
     assert argv[argv.index("-i") + 1] == "inventory/hosts.yml"
-    assert "ansible_python_interpreter=/opt/golden-state/venv/bin/python" in argv
+    # The host's modules use its system python3 (apt's bindings live there).
+    assert not any("ansible_python_interpreter" in arg for arg in argv)
     assert argv[-1] == "playbooks/site.yml"
     cfg.command = ["/bin/true"]
     assert fleet_pull.ansible_pull_argv(cfg) == ["/bin/true"]
@@ -381,6 +382,45 @@ def test_execute_kills_a_run_that_overstays(cfg, tmp_path):
     assert time.monotonic() - started < 10
     assert result.timed_out and result.exit_status is None
     assert "started" in result.output
+
+
+def test_strategy_is_plain_unless_mitogen_is_asked_for_and_installed(cfg, tmp_path):
+    assert fleet_pull.strategy_env(cfg, installed=lambda venv: True) == ({}, None)
+    cfg.mitogen = True
+    assert fleet_pull.strategy_env(cfg, installed=lambda venv: True) == (
+        {"ANSIBLE_STRATEGY": "mitogen_linear"}, None)
+    env, note = fleet_pull.strategy_env(cfg, installed=lambda venv: False)
+    assert env == {}
+    assert "mitogen is not installed in /opt/golden-state/venv" in note
+
+
+def test_mitogen_is_found_in_a_venv_of_any_python_version(tmp_path):
+    assert not fleet_pull.mitogen_installed(str(tmp_path))
+    (tmp_path / "lib/python3.13/site-packages/ansible_mitogen/plugins/strategy").mkdir(
+        parents=True)
+    assert fleet_pull.mitogen_installed(str(tmp_path))
+
+
+def test_execute_selects_mitogen_and_notes_when_it_is_missing(cfg, tmp_path):
+    cfg.mitogen = True
+    cfg.venv_dir = str(tmp_path / "venv")
+    cfg.command = [sys.executable, "-c",
+                   "import os; print('strategy=' + os.environ.get('ANSIBLE_STRATEGY', 'linear'))"]
+    result = fleet_pull.execute(cfg)
+    assert "mitogen is not installed" in result.output
+    assert "strategy=linear" in result.output
+    (tmp_path / "venv/lib/python3.11/site-packages/ansible_mitogen/plugins/strategy").mkdir(
+        parents=True)
+    result = fleet_pull.execute(cfg)
+    assert "strategy=mitogen_linear" in result.output
+    assert "not installed" not in result.output
+
+
+def test_config_mitogen_must_be_a_boolean():
+    base = {"repo_url": "file:///srv/origin.git", "inventory_name": "ezra"}
+    assert fleet_pull.PullConfig.from_mapping({**base, "mitogen": True}).mitogen is True
+    with pytest.raises(ConfigError, match="'mitogen' must be true or false"):
+        fleet_pull.PullConfig.from_mapping({**base, "mitogen": "yes"})
 
 
 def test_execute_reports_a_missing_command(cfg):
