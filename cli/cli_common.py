@@ -59,9 +59,9 @@ def sign_files(fail: Callable[[str, str], int], key_path: str, paths: Iterable[s
     # ansible.module_utils.fleet_signing, whose SignatureError is another class.
     try:
         key = read_secret_key_file(key_path)
+        pubkey = public_key_hex(key)  # needs coincurve: a missing library fails here, cleanly
     except ValueError as exc:
         return fail("sign", str(exc))
-    pubkey = public_key_hex(key)
     status = 0
     for path in paths:
         try:

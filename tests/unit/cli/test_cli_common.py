@@ -89,3 +89,12 @@ def test_installed_package_imports(tmp_path, tool):
     assert done.returncode == 1, done.stderr
     assert done.stderr == (f"{tool} sign: error: {tmp_path / 'none'}: cannot read key file: "
                            f"No such file or directory\n")
+
+
+def test_sign_files_without_coincurve_is_an_error_line_not_a_traceback(
+        tmp_path, key_file, capsys, monkeypatch):
+    monkeypatch.setattr(fs, "coincurve", None)
+    assert _sign_files(key_file, [tmp_path / "a"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tool sign: error: the coincurve library is required")
+    assert "Traceback" not in err
