@@ -52,6 +52,9 @@ def test_a_signed_push_converges_the_host_to_the_new_commit(host):
     assert record["failed"] == 0 and record["ok"] > 0
     assert host.has_marker(host.marker)
     assert host.exec("git -C /opt/golden-state/checkout rev-parse HEAD").strip() == commit
+    # The default pull mode: the venv's pinned mitogen runs the playbook.
+    assert "mitogen is not installed" not in host.exec(
+        "cat /var/lib/golden-state/pull/last-run.log")
 
 
 def test_twenty_pushes_at_once_make_at_most_two_runs_that_never_overlap(host):

@@ -7,6 +7,8 @@ after 4 s, check every 2 s, 2 restarts per 60 s, healthy after 5 s).
 import json
 import time
 
+from tests.testinfra_helpers import show, wait_for
+
 STATE = "/var/lib/golden-state/deadman"
 FLAG = f"{STATE}/deadman_active"
 HISTORY = f"{STATE}/history.jsonl"
@@ -15,18 +17,6 @@ CONTROL = "/var/lib/harness/control"
 STUB_LOG = "/var/log/overlay-stub.log"
 
 
-def wait_for(predicate, timeout=30.0, step=0.5):
-    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
-def show(host, prop, unit="harness.service"):
-    return host.check_output(f"systemctl show {unit} -p {prop} --value")
 
 
 def history(host):

@@ -8,21 +8,11 @@ import time
 
 import pytest
 
+from tests.testinfra_helpers import show, wait_for
+
 STAMP = "/var/lib/harness/heartbeat"
 
 
-def wait_for(predicate, timeout=20.0, step=0.5):
-    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
-def show(host, prop, unit="harness.service"):
-    return host.check_output(f"systemctl show {unit} -p {prop} --value")
 
 
 def main_pid(host):
