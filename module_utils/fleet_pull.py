@@ -440,23 +440,27 @@ def git_head(checkout_dir: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def mitogen_installed(venv_dir: str) -> bool:
-    return bool(glob.glob(os.path.join(venv_dir, "lib", "python3*", "site-packages",
-                                       "ansible_mitogen", "plugins", "strategy")))
+def mitogen_strategy_dir(venv_dir: str) -> str | None:
+    """Mitogen's strategy plugins in the venv (any Python version), or None."""
+    found = sorted(glob.glob(os.path.join(venv_dir, "lib", "python3*", "site-packages",
+                                          "ansible_mitogen", "plugins", "strategy")))
+    return found[-1] if found else None
 
 
-def strategy_env(cfg: PullConfig, installed: Callable[[str], bool] = mitogen_installed
+def strategy_env(cfg: PullConfig, find: Callable[[str], str | None] = mitogen_strategy_dir
                  ) -> tuple[dict[str, str], str | None]:
     """Environment that selects the playbook's strategy, and a note when Mitogen is
     wanted but missing (a venv from before it was pinned: plain Ansible then, and
     this run's base role installs it for the next one)."""
     if not cfg.mitogen:
         return {}, None
-    if not installed(cfg.venv_dir):
+    plugins = find(cfg.venv_dir)
+    if plugins is None:
         return {}, (f"golden-state-pull: mitogen is not installed in {cfg.venv_dir}; "
                     "this run uses Ansible's linear strategy\n")
-    # The checkout's ansible.cfg names strategy_plugins/, whose shim loads Mitogen's.
-    return {"ANSIBLE_STRATEGY": "mitogen_linear"}, None
+    # By path, not through the checkout's ansible.cfg: ansible-pull's git step runs
+    # before there is a checkout, under the same strategy.
+    return {"ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_STRATEGY_PLUGINS": plugins}, None
 
 
 def execute(cfg: PullConfig, echo: Callable[[str], None] | None = None,

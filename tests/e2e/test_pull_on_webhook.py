@@ -79,7 +79,8 @@ def test_twenty_pushes_at_once_make_at_most_two_runs_that_never_overlap(host):
     assert sum(r["triggers"] for r in runs) == 20
     spans = sorted((parse_iso(r["start"]), parse_iso(r["end"])) for r in runs)
     assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
-    assert all(r["status"] == "ok" for r in runs)
+    assert all(r["status"] == "ok" for r in runs), (
+        [r["status"] for r in runs], host.exec("tail -40 /var/lib/golden-state/pull/last-run.log"))
     assert runs[-1]["commit_after"] == commit
     assert host.has_marker(host.marker)
 

@@ -385,34 +385,35 @@ def test_execute_kills_a_run_that_overstays(cfg, tmp_path):
 
 
 def test_strategy_is_plain_unless_mitogen_is_asked_for_and_installed(cfg, tmp_path):
-    assert fleet_pull.strategy_env(cfg, installed=lambda venv: True) == ({}, None)
+    assert fleet_pull.strategy_env(cfg, find=lambda venv: "/p") == ({}, None)
     cfg.mitogen = True
-    assert fleet_pull.strategy_env(cfg, installed=lambda venv: True) == (
-        {"ANSIBLE_STRATEGY": "mitogen_linear"}, None)
-    env, note = fleet_pull.strategy_env(cfg, installed=lambda venv: False)
+    assert fleet_pull.strategy_env(cfg, find=lambda venv: "/p") == (
+        {"ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_STRATEGY_PLUGINS": "/p"}, None)
+    env, note = fleet_pull.strategy_env(cfg, find=lambda venv: None)
     assert env == {}
     assert "mitogen is not installed in /opt/golden-state/venv" in note
 
 
 def test_mitogen_is_found_in_a_venv_of_any_python_version(tmp_path):
-    assert not fleet_pull.mitogen_installed(str(tmp_path))
-    (tmp_path / "lib/python3.13/site-packages/ansible_mitogen/plugins/strategy").mkdir(
-        parents=True)
-    assert fleet_pull.mitogen_installed(str(tmp_path))
+    assert fleet_pull.mitogen_strategy_dir(str(tmp_path)) is None
+    plugins = tmp_path / "lib/python3.13/site-packages/ansible_mitogen/plugins/strategy"
+    plugins.mkdir(parents=True)
+    assert fleet_pull.mitogen_strategy_dir(str(tmp_path)) == str(plugins)
 
 
 def test_execute_selects_mitogen_and_notes_when_it_is_missing(cfg, tmp_path):
     cfg.mitogen = True
     cfg.venv_dir = str(tmp_path / "venv")
     cfg.command = [sys.executable, "-c",
-                   "import os; print('strategy=' + os.environ.get('ANSIBLE_STRATEGY', 'linear'))"]
+                   "import os; print('strategy=' + os.environ.get('ANSIBLE_STRATEGY', 'linear'),"
+                   " os.environ.get('ANSIBLE_STRATEGY_PLUGINS'))"]
     result = fleet_pull.execute(cfg)
     assert "mitogen is not installed" in result.output
     assert "strategy=linear" in result.output
-    (tmp_path / "venv/lib/python3.11/site-packages/ansible_mitogen/plugins/strategy").mkdir(
-        parents=True)
+    plugins = tmp_path / "venv/lib/python3.11/site-packages/ansible_mitogen/plugins/strategy"
+    plugins.mkdir(parents=True)
     result = fleet_pull.execute(cfg)
-    assert "strategy=mitogen_linear" in result.output
+    assert f"strategy=mitogen_linear {plugins}" in result.output
     assert "not installed" not in result.output
 
 
