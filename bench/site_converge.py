@@ -129,6 +129,10 @@ def main() -> int:
               "(target <= 1.3)")
         print(f"no-op site converge: {noop:.2f} s (target < 20 s plain"
               + (", < 8 s with mitogen)" if has_mitogen else "; mitogen not in the pull agent)"))
+        if has_mitogen:
+            print(f"with mitogen: no-op site {mnoop:.2f} s, ratio to the synthetic run "
+                  f"{mnoop / msyn:.2f} (stat costs least under mitogen; apt, pip and systemd "
+                  "modules, and the controller-side checks, do not shrink as much)")
     finally:
         if args.keep:
             print(f"\nkept: podman exec -it {HOST} bash  (inventory {workdir}/hosts.yml)")
