@@ -17,8 +17,6 @@ CONTROL = "/var/lib/harness/control"
 STUB_LOG = "/var/log/overlay-stub.log"
 
 
-
-
 def history(host):
     result = host.run(f"cat {HISTORY}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]

@@ -13,8 +13,6 @@ from tests.testinfra_helpers import show, wait_for
 STAMP = "/var/lib/harness/heartbeat"
 
 
-
-
 def main_pid(host):
     pid = wait_for(lambda: show(host, "MainPID") != "0" and show(host, "MainPID"))
     assert pid, "harness.service has no main process"
