@@ -12,8 +12,8 @@ git step:
 * a synthetic playbook of the same number of no-op `ansible.builtin.stat`
   tasks against the same host: the ratio of the no-op site run to it shows
   what the roles add beyond Ansible's own per-task cost;
-* the same runs with Mitogen's `mitogen_linear` strategy, when the pull
-  agent's virtualenv has mitogen.
+* the same three runs with Mitogen's `mitogen_linear` strategy (the pull
+  agent's default), on a second fresh host.
 
 Prints one table. Targets (issue 10): no-op site converge under 20 s with
 plain Ansible, ratio at most 1.3, under 8 s with Mitogen.
@@ -91,6 +91,35 @@ def tasks_run(counts: list[int]) -> int:
     return ok + failed + skipped
 
 
+def measure(host: PodmanHost, workdir: Path, *, mitogen: bool) -> list:
+    """First and no-op site converge, then as many synthetic no-op tasks, on one fresh host."""
+    host.sh(f"python3 -m venv {VENV} && PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheelhouse "
+            f"{VENV}/bin/pip install -q {' '.join(pins())}")
+    first = run(host, "playbooks/site.yml", mitogen=mitogen)
+    noop = run(host, "playbooks/site.yml", mitogen=mitogen)
+    n = tasks_run(noop[1])
+    noop_playbook(workdir, n)
+    synthetic = run(host, "/srv/bench/noop.yml", mitogen=mitogen)
+    return [("site, first converge", *first), ("site, no-op converge", *noop),
+            (f"synthetic, {n} stat tasks", *synthetic)]
+
+
+def report(rows: dict[str, list]) -> None:
+    print(f"{'run':34} {'strategy':9} {'wall s':>8} {'tasks':>6} {'changed':>8} {'s/task':>7}")
+    for strategy, runs in rows.items():
+        for name, seconds, counts in runs:
+            t = tasks_run(counts)
+            print(f"{name:34} {strategy:9} {seconds:8.2f} {t:6d} {counts[1]:8d} {seconds / t:7.3f}")
+    plain_noop, plain_synthetic = rows["plain"][1][1], rows["plain"][2][1]
+    mitogen_noop, mitogen_synthetic = rows["mitogen"][1][1], rows["mitogen"][2][1]
+    print(f"\nno-op site run / synthetic no-op tasks, plain: {plain_noop / plain_synthetic:.2f} "
+          "(target <= 1.3)")
+    print(f"no-op site converge: plain {plain_noop:.2f} s (target < 20 s), "
+          f"mitogen {mitogen_noop:.2f} s (target < 8 s)")
+    print(f"with mitogen the ratio is {mitogen_noop / mitogen_synthetic:.2f}: stat costs least "
+          "under mitogen; apt, pip and systemd modules and the controller-side checks shrink less")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true",
@@ -99,46 +128,24 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="site-bench-"))
     bench_inventory(workdir)
-    host = PodmanHost(HOST, volumes=[f"{ROOT}:/srv/repo:ro", f"{workdir}:/srv/bench:ro"]).start()
+    rows: dict[str, list] = {}
     try:
-        host.sh(f"python3 -m venv {VENV} && PIP_NO_INDEX=1 PIP_FIND_LINKS=/srv/wheelhouse "
-                f"{VENV}/bin/pip install -q {' '.join(pins())}")
-        has_mitogen = host.run(f"{VENV}/bin/python", "-c", "import ansible_mitogen",
-                               check=False).returncode == 0
-
-        rows = []
-        first, first_counts = run(host, "playbooks/site.yml", mitogen=False)
-        rows.append(("site, first converge", "plain", first, first_counts))
-        noop, noop_counts = run(host, "playbooks/site.yml", mitogen=False)
-        rows.append(("site, no-op converge", "plain", noop, noop_counts))
-        n = tasks_run(noop_counts)
-        noop_playbook(workdir, n)
-        synthetic, synthetic_counts = run(host, "/srv/bench/noop.yml", mitogen=False)
-        rows.append((f"synthetic, {n} stat tasks", "plain", synthetic, synthetic_counts))
-        if has_mitogen:
-            mnoop, mnoop_counts = run(host, "playbooks/site.yml", mitogen=True)
-            rows.append(("site, no-op converge", "mitogen", mnoop, mnoop_counts))
-            msyn, msyn_counts = run(host, "/srv/bench/noop.yml", mitogen=True)
-            rows.append((f"synthetic, {n} stat tasks", "mitogen", msyn, msyn_counts))
-
-        print(f"{'run':34} {'strategy':9} {'wall s':>8} {'tasks':>6} {'changed':>8} {'s/task':>7}")
-        for name, strategy, seconds, counts in rows:
-            t = tasks_run(counts)
-            print(f"{name:34} {strategy:9} {seconds:8.2f} {t:6d} {counts[1]:8d} {seconds / t:7.3f}")
-        print(f"\nno-op site run / {n} synthetic no-op tasks: {noop / synthetic:.2f} "
-              "(target <= 1.3)")
-        print(f"no-op site converge: {noop:.2f} s (target < 20 s plain"
-              + (", < 8 s with mitogen)" if has_mitogen else "; mitogen not in the pull agent)"))
-        if has_mitogen:
-            print(f"with mitogen: no-op site {mnoop:.2f} s, ratio to the synthetic run "
-                  f"{mnoop / msyn:.2f} (stat costs least under mitogen; apt, pip and systemd "
-                  "modules, and the controller-side checks, do not shrink as much)")
+        # One fresh host per strategy, one after the other, so both first converges count.
+        for strategy in ("plain", "mitogen"):
+            name = HOST if strategy == "plain" else f"{HOST}-mitogen"
+            host = PodmanHost(name, volumes=[f"{ROOT}:/srv/repo:ro",
+                                             f"{workdir}:/srv/bench:ro"]).start()
+            try:
+                rows[strategy] = measure(host, workdir, mitogen=strategy == "mitogen")
+            finally:
+                if args.keep:
+                    print(f"kept: podman exec -it {name} bash  (inventory {workdir}/hosts.yml)")
+                else:
+                    host.remove()
     finally:
-        if args.keep:
-            print(f"\nkept: podman exec -it {HOST} bash  (inventory {workdir}/hosts.yml)")
-        else:
-            host.remove()
+        if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    report(rows)
     return 0
 
 
