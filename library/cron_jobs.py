@@ -19,8 +19,8 @@ description:
     written or removed.
   - "'%' in a command is literal: the module writes it as C(\\%) for cron, which would
     otherwise turn it into a newline. A command containing C(\\%) is refused."
-  - O(state=report) changes nothing and returns RV(drift). O(state=validate) only
-    validates (no host access; use it with C(delegate_to: localhost)).
+  - "O(state=report) changes nothing and returns RV(drift). O(state=validate) only
+    validates (no host access; use it with C(delegate_to: localhost))."
 version_added: "0.1.0"
 author: wizard fleet maintainers
 options:

@@ -12,16 +12,15 @@ description:
   - Entries are handled in list order. A directory is made with its missing parents,
     which get the same owner and mode (as M(ansible.builtin.file) does). Each entry is
     compared with the host (content, link target, mode, owner and group) and written
-    only when it differs. Files are
-    written atomically (temporary file, fsync, rename), so a reader sees the old or
-    the new file, never a mix.
+    only when it differs. Files are written atomically (temporary file, fsync,
+    rename), so a reader sees the old or the new file, never a mix.
   - "Every entry is checked before anything is written: a malformed entry, an owner
     that does not exist, or a directory where a file is declared (or the reverse)
     fails the task with the entry's index, path and field, and nothing changes."
   - A file with O(entries[].validate) is checked before it replaces its destination;
     a refused file leaves the destination exactly as it was (entries before it in
     the list stay written, as separate tasks would have).
-  - O(purge) removes files and links that match a glob and are not listed: a
+  - O(purge) removes files and links that match a glob and are not listed, for a
     directory whose listed files are the whole truth.
   - The action plugin of the same name reads each O(entries[].src) on the controller
     (a role's C(files/) or an absolute path, as C(copy) does) and sends its bytes.
@@ -66,9 +65,10 @@ options:
         type: str
         default: root
       mode:
-        description: Octal mode as a quoted string. Links have none.
+        description:
+          - Octal mode as a quoted string, C("0644") for files and C("0755") for
+            directories when not given. Links have none.
         type: raw
-        default: "'0644' for files, '0755' for directories"
       diff:
         description: Show the content in diffs. When false the diff shows the file's
           size and sha256 instead (programs, whose source tells an operator little).

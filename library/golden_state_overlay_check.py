@@ -10,9 +10,9 @@ description:
     against the versioned JSON Schema, checks JSON (and YAML) files' syntax
     and, when O(require_signatures) is true, verifies every source file
     against its C(.sig) file and the trust policy (docs/signing.md).
-  - Read-only; run it with C(delegate_to: localhost) so jsonschema and
+  - "Read-only; run it with C(delegate_to: localhost) so jsonschema and
     coincurve are needed only on the controller. Fails listing every error
-    with the file and the JSON path, before anything is written to a host.
+    with the file and the JSON path, before anything is written to a host."
   - Returns the rendered config.yaml for M(golden_state_overlay).
 version_added: "0.1.0"
 options:
