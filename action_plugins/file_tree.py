@@ -52,6 +52,8 @@ class ActionModule(ActionBase):
         where = f"entries[{index}] ({entry.get('path')})"
         if "content" in entry or "content_base64" in entry:
             raise AnsibleError(f"{where}: give one of src, content and content_base64")
+        if not isinstance(src, str) or not src:
+            raise AnsibleError(f"{where}: src must be a path (a non-empty string)")
         try:
             with open(self._find_needle("files", src), "rb") as handle:
                 entry["content_base64"] = base64.b64encode(handle.read()).decode("ascii")

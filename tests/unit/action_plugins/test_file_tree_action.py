@@ -80,6 +80,14 @@ def test_src_with_content_is_refused_naming_the_entry(action, other):
     assert action.searched == []
 
 
+@pytest.mark.parametrize("src", [5, None, "", ["a"]])
+def test_src_that_is_not_a_path_is_refused_naming_the_entry(action, src):
+    with pytest.raises(AnsibleError) as caught:
+        action._read_src(3, {"path": "/etc/w", "src": src})
+    assert str(caught.value) == "entries[3] (/etc/w): src must be a path (a non-empty string)"
+    assert action.searched == []
+
+
 def test_src_that_cannot_be_found_names_the_entry(action):
     with pytest.raises(AnsibleError) as caught:
         action._read_src(4, {"path": "/etc/y", "src": "nowhere.conf"})
