@@ -51,6 +51,13 @@ options:
     type: str
     choices: [present, report, validate]
     default: present
+  banned:
+    description:
+      - Banned providers (names or C({name, terms}) dicts, docs/providers.md). Each
+        present job's file is rendered exactly as it would be written and refused
+        when its text names one (the finding names the file and line). Omit to skip.
+    type: list
+    elements: raw
   cron_dir:
     description: Directory the job files go to.
     type: path
@@ -193,6 +200,7 @@ from ansible.module_utils.fleet_cron import (
     PREFIX_RE,
     CronValidationError,
     apply_change,
+    banned_job_lines,
     definitions_jobs,
     diffs,
     drift,
@@ -224,6 +232,7 @@ def main() -> None:
             "remove_undeclared": {"type": "bool", "default": True},
             "check_users": {"type": "bool", "default": True},
             "crontab_spool": {"type": "path", "default": "/var/spool/cron/crontabs"},
+            "banned": {"type": "list", "elements": "raw"},
         },
         supports_check_mode=True,
     )
@@ -241,6 +250,15 @@ def main() -> None:
         module.fail_json(msg="invalid cron job declarations:\n" + str(error),
                          errors=error.errors, **result)
     result["jobs"] = [job.name for job in jobs if job.state == "present"]
+    if params["banned"] is not None:
+        try:
+            banned = banned_job_lines(jobs, params["cron_dir"], params["prefix"],
+                                      params["banned"])
+        except ValueError as error:
+            module.fail_json(msg=f"banned: {error}", **result)
+        if banned:
+            module.fail_json(msg="cron jobs name a banned provider:\n" + "\n".join(banned),
+                             errors=banned, **result)
     if params["state"] == "validate":
         module.exit_json(msg=f"{len(jobs)} job declarations valid", **result)
 

@@ -66,6 +66,13 @@ options:
       - C(0) means signatures are not required (signers are still reported).
       - Defaults to C(1) when O(trusted_keys) is given, else C(0).
     type: int
+  banned:
+    description:
+      - Banned providers (names or C({name, terms}) dicts, docs/providers.md). A
+        trail whose decoded string table names one is invalid (C(BANNED_PROVIDER),
+        with the string's key and byte offset). Omit to skip the check.
+    type: list
+    elements: raw
 notes:
   - Supports check mode; the module never changes anything.
   - The signature file format and policy are described in C(docs/trails.md) and the
@@ -238,6 +245,7 @@ def main() -> None:
             "revoked_keys": {"type": "list", "elements": "str", "default": [],
                              "no_log": False},
             "signature_threshold": {"type": "int"},
+            "banned": {"type": "list", "elements": "raw"},
         },
         supports_check_mode=True,
     )
@@ -268,7 +276,8 @@ def main() -> None:
     for trail in paths:
         pinned = _expected_for(expected, trail)
         report = verify_trail_file(trail, expected_fingerprint=pinned,
-                                   max_size=params["max_size"], policy=policy)
+                                   max_size=params["max_size"], policy=policy,
+                                   banned=params["banned"])
         if isinstance(expected, dict) and pinned is None:
             report.findings.append(Finding("FINGERPRINT_MISMATCH", "expected_fingerprint has "
                                            "no entry for this trail"))

@@ -430,6 +430,28 @@ def render_job(job: Job) -> str:
     return "\n".join(lines) + "\n"
 
 
+def banned_job_lines(jobs: Iterable[Job], cron_dir: str, prefix: str, banned: Any) -> list[str]:
+    """Banned-provider findings in each present job's file exactly as it would be written.
+
+    One line per finding, naming the file and line (never the command's text).
+    Raises ValueError for a malformed ``banned`` list.
+    """
+    try:
+        from ansible.module_utils.fleet_providers import format_finding, scan_text
+    except ImportError:
+        from fleet_providers import format_finding, scan_text
+    scan_text("", banned)  # resolve the ban first: a malformed one fails even with no job
+    lines = []
+    for job in jobs:
+        if job.state != "present":
+            continue
+        path = os.path.join(cron_dir, prefix + job.name)
+        for finding in scan_text(render_job(job), banned):
+            finding.file = path
+            lines.append(format_finding(finding))
+    return lines
+
+
 # --- host state ---------------------------------------------------------------
 
 @dataclass

@@ -11,7 +11,9 @@ STEP_AFTER_END, END_MISSING, TOTAL_STEPS_MISMATCH, UNKNOWN_STATUS, TABLE_MISSING
 TABLE_MISPLACED, TRAILING_BYTES, KEY_MISMATCH, STRING_OVERFLOW, DUPLICATE_KEY,
 INVALID_UTF8, UNRESOLVED_STRING, REENCODE_MISMATCH, FINGERPRINT_MISMATCH,
 SIGNATURE_MISSING, SIGNATURE_INVALID, SIGNATURE_REJECTED, SIGNATURE_UNAVAILABLE,
-INTERNAL_ERROR.
+BANNED_PROVIDER, INTERNAL_ERROR.
+
+BANNED_PROVIDER needs a ``banned`` list: a decoded string names a banned provider.
 """
 
 from __future__ import annotations
@@ -102,6 +104,15 @@ class TrailReport:
         return [f"{prefix}:{finding}" for finding in self.findings]
 
 
+def _providers():
+    """Import the provider scanner only when a banned list asks for it."""
+    try:
+        from ansible.module_utils import fleet_providers
+    except ImportError:
+        import fleet_providers
+    return fleet_providers
+
+
 def _signing():
     """Import the signing helpers only when a policy asks for them."""
     try:
@@ -114,23 +125,25 @@ def _signing():
 def verify_trail(data, *, expected_fingerprint: str | None = None,
                  max_size: int = DEFAULT_MAX_SIZE, policy: SignaturePolicy | None = None,
                  signatures: list[dict] | None = None,
-                 signature_error: str | None = None) -> TrailReport:
+                 signature_error: str | None = None, banned: Any = None) -> TrailReport:
     """Run every check of the format on ``data``. Never raises.
 
     ``signatures``: the events of the trail's ``.sig`` file (None = no file);
-    ``signature_error``: why the ``.sig`` file could not be read, if it could not.
+    ``signature_error``: why the ``.sig`` file could not be read, if it could not;
+    ``banned``: banned providers (docs/providers.md) no decoded string may name.
     """
     report = TrailReport()
     try:
         _verify(report, data, expected_fingerprint, max_size, policy, signatures,
-                signature_error)
+                signature_error, banned)
     except Exception as exc:  # the verifier must answer for any input
         report.findings.append(Finding("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", 0))
     return report
 
 
 def _verify(report: TrailReport, data, expected: str | None, max_size: int,
-            policy: SignaturePolicy | None, signatures, signature_error) -> None:
+            policy: SignaturePolicy | None, signatures, signature_error,
+            banned: Any = None) -> None:
     findings = report.findings
     if not isinstance(data, (bytes, bytearray, memoryview)):
         findings.append(Finding("BAD_INPUT", f"trail must be bytes, got {type(data).__name__}"))
@@ -154,6 +167,8 @@ def _verify(report: TrailReport, data, expected: str | None, max_size: int,
     if (parsed.complete and parsed.begin and parsed.end
             and not any(f.code in STRUCTURAL for f in parsed.findings)):
         _check_reencode(report, parsed, data)
+    if banned is not None:
+        _check_banned(report, parsed, banned)
     if policy is not None:
         _check_signatures(report, data, policy, signatures, signature_error)
 
@@ -179,6 +194,16 @@ def _guess_agent(parsed, agent_id: int) -> str | None:
     if len(parsed.strings) > 4096:  # a heuristic for display; bound its cost
         return None
     return guess_agent(parsed.strings, agent_id, referenced_keys(parsed.steps))
+
+
+def _check_banned(report: TrailReport, parsed, banned: Any) -> None:
+    """The string table as the harness decodes it must name no banned provider."""
+    scan_text = _providers().scan_text
+    for key, raw, offset in parsed.table:
+        for finding in scan_text(raw.decode("utf-8", "replace"), banned):
+            report.findings.append(Finding(
+                "BANNED_PROVIDER", f"string 0x{key:08x} names banned provider "
+                f"{finding.provider} (term {finding.term!r})", offset))
 
 
 def _check_reencode(report: TrailReport, parsed, data: bytes) -> None:
@@ -241,7 +266,8 @@ def read_limited(path: str, max_size: int) -> bytes:
 
 def verify_trail_file(path: str, *, expected_fingerprint: str | None = None,
                       max_size: int = DEFAULT_MAX_SIZE,
-                      policy: SignaturePolicy | None = None) -> TrailReport:
+                      policy: SignaturePolicy | None = None,
+                      banned: Any = None) -> TrailReport:
     """Verify the trail at ``path`` (and ``path.sig`` when a policy is given). Never raises."""
     try:
         data = read_limited(path, max_size)
@@ -259,7 +285,7 @@ def verify_trail_file(path: str, *, expected_fingerprint: str | None = None,
         signatures, signature_error = _read_signatures(path + ".sig")
     report = verify_trail(data, expected_fingerprint=expected_fingerprint, max_size=max_size,
                           policy=policy, signatures=signatures,
-                          signature_error=signature_error)
+                          signature_error=signature_error, banned=banned)
     report.path = path
     return report
 

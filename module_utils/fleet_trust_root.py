@@ -567,3 +567,42 @@ def describe(doc: TrustDocument) -> dict:
     if doc.type == KEY_LIST_TYPE:
         summary["revoked_keys"] = list(data["revoked_keys"])
     return summary
+
+
+# ------------------------------------------------------------ trust decision
+
+def trust_decision(root: Any, trusted_keys: Any = None, revoked_keys: Any = None,
+                   threshold: Any = 1) -> dict:
+    """The one trust decision every signature check consumes.
+
+    ``root`` is the result of verifying the signed key list against the pinned
+    root (the ``trust_root`` module's return), or None/a skipped result when no
+    root is pinned. With a verified root, only its key list counts and the
+    repository's own keys are listed in ``ignored_keys``; without one, the
+    repository's keys (``trusted_keys``, ``revoked_keys``, ``threshold``) do.
+    Raises ValueError naming the field when the repository's policy is malformed.
+    """
+    listed = _listed_keys(trusted_keys)
+    if isinstance(root, dict) and not root.get("skipped") and "trusted_keys" in root:
+        return {"source": "trust_root", "key_list_version": root.get("version"),
+                "trusted_keys": [dict(k) for k in root["trusted_keys"]],
+                "revoked_keys": list(root.get("revoked_keys") or []),
+                "threshold": _check_int(root.get("threshold"), "trust root key list threshold"),
+                "ignored_keys": [k["name"] for k in listed]}
+    if revoked_keys is not None and not isinstance(revoked_keys, list):
+        raise ValueError("golden_state_revoked_keys: must be a list of public keys")
+    if isinstance(threshold, str) and threshold.strip().isdigit():
+        threshold = int(threshold)
+    return {"source": "inventory", "key_list_version": None,
+            "trusted_keys": listed, "revoked_keys": list(revoked_keys or []),
+            "threshold": _check_int(threshold, "golden_state_signature_threshold"),
+            "ignored_keys": []}
+
+
+def _listed_keys(keys: Any) -> list[dict]:
+    if keys is None:
+        return []
+    if not isinstance(keys, list) or not all(
+            isinstance(k, dict) and isinstance(k.get("name"), str) for k in keys):
+        raise ValueError("golden_state_trusted_keys: must be a list of {name, pubkey}")
+    return [dict(k) for k in keys]

@@ -217,3 +217,15 @@ def test_failure_midway_reports_what_was_done(converge, cron_dir, monkeypatch):
     assert (result["changed"], result["created"]) == (True, ["a"])
     assert "golden-state-b: cannot create: [Errno 13] Permission denied" in result["msg"]
     assert listing(cron_dir) == ["golden-state-a", "handmade"]
+
+
+@pytest.mark.parametrize("state", ["validate", "present"])
+def test_a_banned_provider_in_a_job_file_is_refused_before_any_write(converge, cron_dir, state):
+    status, result = converge([job()], state=state, banned=["anthropic"])
+    assert status == "exit"
+    before = listing(cron_dir)
+    jobs = [job(), job("ask", command="llm --provider Anthropic --key s3cret-value")]
+    status, result = converge(jobs, state=state, banned=["anthropic"])
+    assert status == "fail" and "golden-state-ask:" in result["msg"]
+    assert "s3cret-value" not in repr(result)
+    assert listing(cron_dir) == before

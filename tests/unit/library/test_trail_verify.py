@@ -181,3 +181,12 @@ def test_signature_policy(run_module, trails):
     status, result = run_module(trail_verify, {"path": str(trails["a"].parent),
                                                "pattern": "*"})
     assert "a.trail.sig" not in {t["path"].rsplit("/", 1)[-1] for t in result["trails"]}
+
+
+def test_a_trail_whose_strings_name_a_banned_provider_is_invalid(run_module, tmp_path):
+    path = tmp_path / "bad.trail"
+    path.write_bytes(ft.compile_bytes(worklog("t", "notes/for-claude.md")))
+    status, result = run_module(trail_verify, {"path": str(path), "banned": ["anthropic"]})
+    assert status == "fail" and "BANNED_PROVIDER" in result["msg"]
+    status, result = run_module(trail_verify, {"path": str(path)})
+    assert status == "exit"

@@ -422,3 +422,26 @@ def test_repository_definitions_file_is_valid_and_empty():
     yaml = pytest.importorskip("yaml")
     raw = yaml.safe_load((ROOT / "roles/cron_manager/files/jobs.yml").read_text())
     assert validate_jobs([("jobs.yml", fleet_cron.definitions_jobs(raw, "jobs.yml"))]) == []
+
+
+# -- banned providers, judged on the job file as it would be written ----------------
+
+def test_banned_job_lines_name_the_file_and_line_never_the_command():
+    jobs = validate_jobs([("jobs", [
+        {"name": "ok", "schedule": "@daily", "user": "root", "command": "true"},
+        {"name": "ask", "schedule": "@daily", "user": "root",
+         "command": "curl https://api.anthropic.com/v1 -d secret-payload"},
+        {"name": "env", "schedule": "@daily", "user": "root", "command": "true",
+         "environment": {"MODEL": "cl\u200baude-3"}},
+        {"name": "gone", "state": "absent", "command": "claude"},
+    ])], use_schema=False)
+    lines = fleet_cron.banned_job_lines(jobs, "/etc/cron.d", "golden-state-", ["anthropic"])
+    assert len(lines) == 2
+    assert lines[0].startswith("/etc/cron.d/golden-state-ask:")
+    assert lines[1].startswith("/etc/cron.d/golden-state-env:")
+    assert not any("secret-payload" in line for line in lines)
+
+
+def test_banned_job_lines_refuse_an_empty_ban():
+    with pytest.raises(ValueError):
+        fleet_cron.banned_job_lines([], "/etc/cron.d", "golden-state-", [])

@@ -373,14 +373,46 @@ ALL_CODES = {
     "TOTAL_STEPS_MISMATCH", "UNKNOWN_STATUS", "TABLE_MISSING", "TABLE_MISPLACED",
     "TRAILING_BYTES", "KEY_MISMATCH", "STRING_OVERFLOW", "DUPLICATE_KEY", "INVALID_UTF8",
     "UNRESOLVED_STRING", "REENCODE_MISMATCH", "FINGERPRINT_MISMATCH", "SIGNATURE_MISSING",
-    "SIGNATURE_INVALID", "SIGNATURE_REJECTED", "SIGNATURE_UNAVAILABLE", "INTERNAL_ERROR",
+    "SIGNATURE_INVALID", "SIGNATURE_REJECTED", "SIGNATURE_UNAVAILABLE", "BANNED_PROVIDER",
+    "INTERNAL_ERROR",
 }
 
 
 def test_every_documented_code_is_tested():
-    documented = set(fv.__doc__.split("Finding codes:")[1].replace("\n", " ")
+    documented = set(fv.__doc__.split("Finding codes:")[1].split("\n\n")[0].replace("\n", " ")
                      .replace(".", "").replace(",", " ").split())
     assert documented == ALL_CODES
     source = Path(__file__).read_text(encoding="utf-8")
     for code in ALL_CODES:
         assert source.count(f'"{code}"') >= 2, code  # listed here and asserted in a test
+
+
+# -- banned providers in the decoded string table ----------------------------------
+
+def _trail_saying(text: str) -> bytes:
+    return ft.compile_bytes([{"op": "TRAIL_BEGIN", "agent": "bot", "trail_id": "t", "ts": 9},
+                             {"op": "COMMENT", "text": text},
+                             {"op": "TRAIL_END", "status": "success"}])
+
+
+@pytest.mark.parametrize("text", ["ask Claude", "use ANTHROPIC_API_KEY", "c\u200blaude-3",
+                                  "\uff43\uff4c\uff41\uff55\uff44\uff45"])
+def test_a_string_naming_a_banned_provider_is_a_finding_with_its_offset(text):
+    data = _trail_saying(text)
+    report = fv.verify_trail(data, banned=["anthropic"])
+    hits = [f for f in report.findings if f.code == "BANNED_PROVIDER"]
+    assert codes(report)[0][0] == "BANNED_PROVIDER"
+    assert hits and not report.valid
+    assert "anthropic" in hits[0].message and text not in hits[0].message
+    assert data.find(text.encode()) >= hits[0].offset > 0
+
+
+def test_strings_are_judged_only_when_a_banned_list_is_given():
+    data = _trail_saying("ask Claude")
+    assert fv.verify_trail(data).valid
+    assert fv.verify_trail(_trail_saying("a haiku about claudette"), banned=["anthropic"]).valid
+
+
+def test_a_malformed_banned_list_fails_closed():
+    report = fv.verify_trail(_trail_saying("hello"), banned=[])
+    assert not report.valid

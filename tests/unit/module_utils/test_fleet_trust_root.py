@@ -316,3 +316,39 @@ def test_write_pin_atomic_0644(tmp_path, root):
 def test_load_document_errors_name_file(tmp_path):
     with pytest.raises(tr.TrustError, match=r"^.*missing.json: cannot read"):
         tr.load_document(str(tmp_path / "missing.json"))
+
+
+# -- the one trust decision ---------------------------------------------------------
+
+INVENTORY_KEYS = [{"name": "mallory", "pubkey": "11" * 32}]
+ROOT_RESULT = {"changed": False, "version": 7, "threshold": 2, "revoked_keys": ["22" * 32],
+               "trusted_keys": [{"name": "ci", "pubkey": "33" * 32},
+                                {"name": "ops", "pubkey": "44" * 32}]}
+
+
+def test_trust_decision_with_the_root_counts_only_the_verified_key_list():
+    decision = tr.trust_decision(ROOT_RESULT, INVENTORY_KEYS, [], 1)
+    assert decision["source"] == "trust_root" and decision["key_list_version"] == 7
+    assert [k["name"] for k in decision["trusted_keys"]] == ["ci", "ops"]
+    assert decision["threshold"] == 2 and decision["revoked_keys"] == ["22" * 32]
+    assert decision["ignored_keys"] == ["mallory"]
+
+
+@pytest.mark.parametrize("root", [None, {"skipped": True, "changed": False}, {}])
+def test_trust_decision_without_a_root_uses_the_inventory(root):
+    decision = tr.trust_decision(root, INVENTORY_KEYS, ["55" * 32], "2")
+    assert decision == {"source": "inventory", "key_list_version": None,
+                        "trusted_keys": INVENTORY_KEYS, "revoked_keys": ["55" * 32],
+                        "threshold": 2, "ignored_keys": []}
+
+
+@pytest.mark.parametrize(("keys", "revoked", "threshold", "field"), [
+    ("alice", [], 1, "golden_state_trusted_keys"),
+    ([{"pubkey": "11" * 32}], [], 1, "golden_state_trusted_keys"),
+    ([], "x", 1, "golden_state_revoked_keys"),
+    ([], [], 0, "golden_state_signature_threshold"),
+    ([], [], "two", "golden_state_signature_threshold"),
+])
+def test_trust_decision_refuses_a_malformed_inventory_policy(keys, revoked, threshold, field):
+    with pytest.raises(ValueError, match=field):
+        tr.trust_decision(None, keys, revoked, threshold)
