@@ -1,21 +1,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """overlay-check: validate overlay files before they are committed or deployed.
 
-    overlay-check [--schema FILE] [--providers FILE] [-q] FILE...
+    overlay-check [--schema FILE] [--policy FILE | --no-policy] [--providers FILE]
+                  [--config FILE] [-q] FILE...
 
 Files named ``config.yaml`` (or given with ``--config``) are validated against
 the harness config JSON Schema (``roles/golden_state/files/schema/
 config.v1.schema.json`` by default, found from the checkout or the current
-directory); ``*.json`` files are checked for JSON syntax, ``*.yaml``/``*.yml``
-files for YAML syntax. ``--providers FILE`` (a YAML list, or a vars file whose
+directory) and then against the config policy (``roles/golden_state/files/
+policy/config.yml`` by default, found the same way; ``--policy FILE`` for
+another, ``--no-policy`` to skip it): endpoints must be local or allowlisted,
+no inline credentials, allowed speech providers (docs/config_policy.md).
+``*.json`` files are checked for JSON syntax, ``*.yaml``/``*.yml`` files for
+YAML syntax. ``--providers FILE`` (a YAML list, or a vars file whose
 ``golden_state_providers`` key holds it) merges the provider chain into
 config.yaml first, as the role does; without it a config.yaml must carry its
-own ``model`` section. Templated sources (``{{ ... }}``) are checked as they
-are, so check rendered files where the source is a template.
+own ``model`` section. A vars file's ``golden_state_endpoint_allowlist`` (same
+shape as the policy's ``endpoints.allow``) extends the allowlist, as the role
+does. Templated sources (``{{ ... }}``) are checked as they are, so check
+rendered files where the source is a template.
 
-Output: one ``FILE: $.json.path: message`` line per error on stdout, a summary
-on stderr. Exit status: 0 all valid, 1 any invalid or unreadable file, 2 usage
-error (bad option, no schema).
+Output: one line per error on stdout, a summary on stderr. Schema errors read
+``FILE: $.json.path: message``; policy violations read ``FILE: path: message
+(rule RULE; to permit: ...)`` and never show a credential value. Exit status:
+0 all valid, 1 any invalid or unreadable file or policy violation, 2 usage
+error (bad option, no schema or policy, a broken policy file or allowlist).
 """
 
 from __future__ import annotations
@@ -28,6 +37,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # run from a checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
+from fleet_config_policy import (
+    EXTRA_ALLOW_SOURCE,
+    AllowEntry,
+    Policy,
+    PolicyError,
+    check_config,
+    load_policy,
+    parse_allow_entries,
+)
 from fleet_overlay import (
     OverlayError,
     check_text,
@@ -39,26 +57,42 @@ from fleet_overlay import (
 
 PROG = "overlay-check"
 SCHEMA_REL = Path("roles/golden_state/files/schema/config.v1.schema.json")
+POLICY_REL = Path("roles/golden_state/files/policy/config.yml")
 
 
 class UsageError(Exception):
     """Bad arguments (exit 2)."""
 
 
-def default_schema() -> Path | None:
+def _find(rel: Path) -> Path | None:
     for root in (Path(__file__).resolve().parents[1], Path.cwd()):
-        if (root / SCHEMA_REL).is_file():
-            return root / SCHEMA_REL
+        if (root / rel).is_file():
+            return root / rel
     return None
+
+
+def default_schema() -> Path | None:
+    return _find(SCHEMA_REL)
+
+
+def default_policy() -> Path | None:
+    return _find(POLICY_REL)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Validate harness overlay files (config.yaml schema, JSON syntax).",
+        prog=PROG, description="Validate harness overlay files (config.yaml schema and "
+                               "policy, JSON syntax).",
         epilog="Exit status: 0 valid, 1 invalid or unreadable file, 2 usage error.")
     parser.add_argument("--schema", metavar="FILE", help=f"JSON Schema (default: {SCHEMA_REL})")
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument("--policy", metavar="FILE",
+                        help=f"config policy for config.yaml files (default: {POLICY_REL})")
+    policy.add_argument("--no-policy", action="store_true",
+                        help="check config.yaml files against the schema only")
     parser.add_argument("--providers", metavar="FILE",
-                        help="YAML provider chain to merge into config.yaml files")
+                        help="YAML provider chain to merge into config.yaml files (a vars "
+                             f"file's {EXTRA_ALLOW_SOURCE} extends the policy's allowlist)")
     parser.add_argument("--config", action="append", default=[], metavar="FILE",
                         help="validate FILE against the schema whatever its name")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -66,14 +100,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_providers(path: str) -> list:
+def _read_vars(path: str) -> object:
     try:
         text = Path(path).read_text(encoding="utf-8")
-        data = parse_yaml(text, path)
+        return parse_yaml(text, path)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 (byte offset {exc.start})") from None
     except OverlayError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _load_providers(path: str, data: object = None) -> list:
+    if data is None:
+        data = _read_vars(path)
     if isinstance(data, dict) and "golden_state_providers" in data:
         data = data["golden_state_providers"]
     if not isinstance(data, list):
@@ -81,7 +122,43 @@ def _load_providers(path: str) -> list:
     return data
 
 
-def check_file(path: str, fmt: str, schema: dict, providers: list | None) -> list[str]:
+def _load_allowlist(path: str, data: object) -> tuple[AllowEntry, ...]:
+    """A vars file's golden_state_endpoint_allowlist, validated (reason required)."""
+    if not isinstance(data, dict) or EXTRA_ALLOW_SOURCE not in data:
+        return ()
+    try:
+        return parse_allow_entries(data[EXTRA_ALLOW_SOURCE], path, EXTRA_ALLOW_SOURCE)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _load_policy(args: argparse.Namespace) -> Policy | None:
+    if args.no_policy:
+        return None
+    policy_path = args.policy or default_policy()
+    if policy_path is None:
+        raise UsageError(f"no config policy: pass --policy FILE or --no-policy (looked for "
+                         f"{POLICY_REL} in the checkout and in {os.getcwd()})")
+    try:
+        return load_policy(str(policy_path))
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def policy_errors(text: str, path: str, policy: Policy,
+                  extra_allow: tuple[AllowEntry, ...] = ()) -> list[str]:
+    """Policy violations of a rendered config.yaml ([] when it is not valid YAML:
+    the schema check has reported that already)."""
+    try:
+        data = parse_yaml(text, path)
+    except OverlayError:
+        return []
+    return [str(v) for v in check_config(data, policy, path, extra_allow)]
+
+
+def check_file(path: str, fmt: str, schema: dict, providers: list | None,
+               policy: Policy | None = None,
+               extra_allow: tuple[AllowEntry, ...] = ()) -> list[str]:
     """Errors for one file (each names the file); [] when it is valid."""
     try:
         text = Path(path).read_bytes().decode("utf-8")
@@ -94,7 +171,10 @@ def check_file(path: str, fmt: str, schema: dict, providers: list | None) -> lis
             text = render_config(text, providers, name=path)
         except OverlayError as exc:
             return [str(exc)]
-    return check_text(text, fmt, path, schema)
+    errors = check_text(text, fmt, path, schema)
+    if fmt == "config" and policy is not None:
+        errors += policy_errors(text, path, policy, extra_allow)
+    return errors
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -112,11 +192,18 @@ def run(argv: list[str] | None = None) -> int:
             schema = load_schema(str(schema_path))
         except OverlayError as exc:
             raise UsageError(str(exc)) from None
-    providers = _load_providers(args.providers) if args.providers else None
+    policy = None
+    if any(fmt == "config" for _, fmt in files):
+        policy = _load_policy(args)
+    providers, extra_allow = None, ()
+    if args.providers:
+        data = _read_vars(args.providers)
+        providers = _load_providers(args.providers, data)
+        extra_allow = _load_allowlist(args.providers, data)
     errors: list[str] = []
     bad = 0
     for path, fmt in files:
-        found = check_file(path, fmt, schema, providers)
+        found = check_file(path, fmt, schema, providers, policy, extra_allow)
         errors += found
         bad += bool(found)
     for line in errors:

@@ -124,6 +124,12 @@ findings:
       type: str
       sample: "golden_state_providers[2].base_url"
     allowed: {description: Always false here., type: bool, sample: false}
+    decoded:
+      description: >-
+        Present and true when only the decoded YAML/JSON value (an escape sequence, a folded
+        line) shows the name, not the raw text.
+      type: bool
+      sample: true
     reason: {description: Always null here., type: str, sample: null}
   sample:
     - {provider: anthropic, term: claude, match: claude, file: config.yaml, line: 3, column: 12,

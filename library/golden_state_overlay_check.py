@@ -4,12 +4,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: golden_state_overlay_check
-short_description: Validate (and optionally signature-check) the config overlay on the controller
+short_description: Judge the config overlay as the host would receive it, on the controller
 description:
   - Merges the provider chain into the base config.yaml, validates the result
-    against the versioned JSON Schema, checks JSON (and YAML) files' syntax
-    and, when O(require_signatures) is true, verifies every source file
-    against its C(.sig) file and the trust policy (docs/signing.md).
+    against the versioned JSON Schema and the config policy O(policy)
+    (docs/config_policy.md), checks JSON (and YAML) files' syntax, and refuses
+    any banned provider (O(banned)) in the rendered text or in any decoded
+    YAML/JSON key or string of every file, secret files included
+    (docs/providers.md).
+  - When O(require_signatures) is true, it verifies every source file against
+    its C(.sig) file and the trust decision (docs/signing.md, docs/trust_root.md).
   - "Read-only; run it with C(delegate_to: localhost) so jsonschema and
     coincurve are needed only on the controller. Fails listing every error
     with the file and the JSON path, before anything is written to a host."
@@ -25,6 +29,9 @@ options:
         description: Source path on the controller (error messages, signatures).
         type: path
         required: true
+      dest:
+        description: Where the host gets the file (error messages); defaults to O(config.src).
+        type: str
       content:
         description: Rendered base YAML.
         type: str
@@ -45,6 +52,7 @@ options:
     default: []
     suboptions:
       src: {description: Source path on the controller., type: path, required: true}
+      dest: {description: Where the host gets the file (error messages)., type: str}
       content: {description: Rendered text., type: str, required: true}
       format:
         description: Check to run; C(auto) picks by file name (C(.json), C(.yaml)/C(.yml)).
@@ -58,6 +66,7 @@ options:
     default: []
     suboptions:
       src: {description: Source path on the controller., type: path, required: true}
+      dest: {description: Where the host gets the file (error messages)., type: str}
       content: {description: Rendered text., type: str, required: true}
       format:
         description: Check to run.
@@ -68,6 +77,24 @@ options:
     description: JSON Schema file for config.yaml.
     type: path
     required: true
+  policy:
+    description: Config policy file for config.yaml (docs/config_policy.md); none when omitted.
+    type: path
+  endpoint_allowlist:
+    description: More model endpoint hosts allowed, each C({host, reason}).
+    type: list
+    elements: dict
+    default: []
+  banned:
+    description: Banned providers (names or C({name, terms}) dicts, docs/providers.md).
+    type: list
+    elements: raw
+    default: [anthropic]
+  allowlist:
+    description: Deliberate mentions, C({path, term, key, reason}); paths match the destination.
+    type: list
+    elements: dict
+    default: []
   require_signatures:
     description: Verify every source against its C(.sig) file and the trust policy.
     type: bool
@@ -96,6 +123,9 @@ requirements:
   - jsonschema >= 4.20
   - pyyaml >= 6
   - coincurve >= 21 (only with O(require_signatures))
+notes:
+  - Provider findings and errors name the destination file, its source, the
+    path inside the document and the line; a secret file's content is never shown.
 author:
   - Fleet golden state maintainers
 """
@@ -108,6 +138,8 @@ EXAMPLES = r"""
       content: "{{ lookup('ansible.builtin.template', 'overlay/config.yaml') }}"
     providers: "{{ golden_state_providers }}"
     schema: roles/golden_state/files/schema/config.v1.schema.json
+    policy: roles/golden_state/files/policy/config.yml
+    banned: "{{ banned_providers }}"
   delegate_to: localhost
 """
 
@@ -133,17 +165,19 @@ errors:
   returned: failure
   type: list
   elements: str
-  sample: ["config.yaml: $.agent.max_turns: 'many' is not of type 'integer'"]
+  sample:
+    - "config.yaml: $.agent.max_turns: 'many' is not of type 'integer'"
+    - "/home/wizard/.hermes/config.yaml:52: 'anthropic' (anthropic) in auxiliary.vision.provider"
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet_overlay import (
     OverlayError,
-    check_text,
     format_for,
     load_schema,
     render_config,
 )
+from ansible.module_utils.fleet_overlay_gate import GatePolicy, PolicyError, RenderedFile, judge
 
 
 def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict) -> list[str]:
@@ -178,8 +212,15 @@ def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict) 
     return errors
 
 
+def _rendered(item: dict, secret: bool) -> RenderedFile:
+    fmt = item["format"] if item["format"] != "auto" else format_for(item["src"])
+    return RenderedFile(dest=item["dest"] or item["src"], content=item["content"],
+                        fmt="text" if fmt == "config" else fmt, src=item["src"], secret=secret)
+
+
 def main() -> None:
     file_options = {"src": {"type": "path", "required": True},
+                    "dest": {"type": "str"},
                     "content": {"type": "str", "required": True},
                     "format": {"type": "str", "default": "auto",
                                "choices": ["auto", "json", "yaml", "text"]}}
@@ -187,6 +228,7 @@ def main() -> None:
         argument_spec={
             "config": {"type": "dict", "required": True,
                        "options": {"src": {"type": "path", "required": True},
+                                   "dest": {"type": "str"},
                                    "content": {"type": "str", "required": True}}},
             "providers": {"type": "list", "elements": "dict", "required": True},
             "header": {"type": "str", "default": ""},
@@ -197,6 +239,10 @@ def main() -> None:
                                          "content": {"type": "str", "required": True,
                                                      "no_log": True}}},
             "schema": {"type": "path", "required": True},
+            "policy": {"type": "path"},
+            "endpoint_allowlist": {"type": "list", "elements": "dict", "default": []},
+            "banned": {"type": "list", "elements": "raw", "default": ["anthropic"]},
+            "allowlist": {"type": "list", "elements": "dict", "default": []},
             "require_signatures": {"type": "bool", "default": False},
             "trusted_keys": {"type": "list", "elements": "dict", "default": [],
                              "no_log": False},
@@ -210,24 +256,31 @@ def main() -> None:
     config = params["config"]
     errors: list[str] = []
     content = None
+    files: list[RenderedFile] = []
     try:
         schema = load_schema(params["schema"])
         content = render_config(config["content"], params["providers"], params["header"],
                                 config["src"])
-        errors += check_text(content, "config", config["src"], schema)
+        files.append(RenderedFile(dest=config["dest"] or config["src"], content=content,
+                                  fmt="config", src=config["src"]))
     except OverlayError as exc:
         errors.append(str(exc))
-    sources = [config["src"]]
-    for option in ("files", "secret_files"):
-        for item in params[option]:
-            fmt = item["format"] if item["format"] != "auto" else format_for(item["src"])
-            errors += check_text(item["content"], "text" if fmt == "config" else fmt,
-                                 item["src"])
-            sources.append(item["src"])
+        schema = None
+    files += [_rendered(item, False) for item in params["files"]]
+    files += [_rendered(item, True) for item in params["secret_files"]]
+    gate = GatePolicy(banned=params["banned"], allowlist=params["allowlist"], schema=schema,
+                      config_policy=params["policy"],
+                      endpoint_allowlist=tuple(params["endpoint_allowlist"]))
+    try:
+        errors += judge(files, gate)
+    except (OverlayError, PolicyError, ValueError) as exc:
+        errors.append(str(exc))
+    sources = [config["src"]] + [f.src for f in files if f.fmt != "config"]
     signers: dict = {}
     if params["require_signatures"]:
         if not params["trusted_keys"]:
-            errors.append("golden_state_trusted_keys: empty, but signatures are required")
+            errors.append("signatures are required, but the trust decision lists no trusted key "
+                          "(golden_state_trusted_keys, or the trust root's key list)")
         else:
             errors += _signature_errors(module, sources, signers)
     if errors:

@@ -69,6 +69,15 @@ options:
         read aloud from C(trustctl inspect) by the root key holders).
       - Required with O(operation=install).
     type: str
+  repository_keys:
+    description:
+      - Names of the artifact-signing keys the repository itself lists
+        (C(golden_state_trusted_keys)). With O(operation=verify) they do not
+        count (only the verified key list does), and the module warns naming them
+        so an operator sees that editing the inventory cannot add a signer.
+    type: list
+    elements: str
+    default: []
   now:
     description:
       - Judge expiry at this RFC 3339 UTC time (C(2030-01-01T00:00:00Z))
@@ -302,6 +311,8 @@ def main() -> None:
             "new_root": {"type": "list", "elements": "path"},
             "fingerprint": {"type": "str"},
             "now": {"type": "str"},
+            "repository_keys": {"type": "list", "elements": "str", "default": [],
+                                "no_log": False},
         },
         required_if=[("operation", "verify", ["key_list"]),
                      ("operation", "rotate", ["new_root"]),
@@ -314,6 +325,11 @@ def main() -> None:
     try:
         if params["operation"] == "verify":
             result = _verify(module, params)
+            if params["repository_keys"]:
+                module.warn("trust root pinned: only the verified key list counts; the "
+                            f"{len(params['repository_keys'])} key(s) the repository lists "
+                            "(golden_state_trusted_keys: "
+                            f"{', '.join(params['repository_keys'])}) do not")
         else:
             result = _rotate(module, params)
     except SignatureError as exc:

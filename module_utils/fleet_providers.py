@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Banned-provider scanner: find mentions of banned model providers in data and files.
 
-Pure Python (standard library; PyYAML only to add key paths to findings in
-YAML/JSON files, and only when it is importable). Used by the
-``banned_providers`` module, the ``providers`` filters and ``provider-scan``.
+Pure Python (standard library; PyYAML, when it is importable, to add key
+paths to findings in YAML/JSON files and to read their decoded values). Used by
+the ``banned_providers`` module, the ``providers`` filters, ``provider-scan``
+and the overlay gate.
 
 Vocabulary
 ----------
@@ -57,6 +58,12 @@ Matching rule
 * Positions: ``line`` and ``column`` are 1-based and refer to the original
   text; the column counts characters (code points), not bytes.
 
+Decoded values: a YAML/JSON document is judged as its reader gets it, too
+(``scan_document``): every mapping key and string value after escapes
+(``"\\x61nthropic"``, ``"\\u0063laude"``, a YAML escaped line break),
+line folding and ``!!binary`` are decoded, with the same matcher and the
+model-alias rule. ``scan_strings`` judges a decoded string table.
+
 Findings never carry the text around a match (a value may be a secret), only
 the matched span itself.
 
@@ -68,7 +75,9 @@ ASCII text is never normalised.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import gc
 import json
 import os
 import re
@@ -99,8 +108,10 @@ __all__ = [
     "parse_allowlist",
     "resolve_banned",
     "scan_data",
+    "scan_document",
     "scan_file",
     "scan_paths",
+    "scan_strings",
     "scan_text",
 ]
 
@@ -272,7 +283,13 @@ def _model_key_regex(alias: str, group: str) -> str:
 
 @dataclass
 class Finding:
-    """One occurrence of a banned provider's term."""
+    """One occurrence of a banned provider's term.
+
+    ``decoded`` is true for a finding made only by reading a decoded value
+    (after YAML/JSON escapes, line folding, aliases, ``!!binary``; or in a
+    decoded string table), not by the text scan: ``line``/``column`` are where
+    the value starts, and the source text there may look clean.
+    """
 
     provider: str
     term: str
@@ -283,13 +300,17 @@ class Finding:
     path: str | None = None
     allowed: bool = False
     reason: str | None = None
+    decoded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "provider": self.provider, "term": self.term, "match": self.match,
             "file": self.file, "line": self.line, "column": self.column,
             "path": self.path, "allowed": self.allowed, "reason": self.reason,
         }
+        if self.decoded:  # only then, so reports of plain text keep their shape
+            data["decoded"] = True
+        return data
 
     def __str__(self) -> str:
         return format_finding(self)
@@ -302,9 +323,14 @@ def _show(text: str) -> str:
 
 
 def format_finding(finding: Finding) -> str:
-    """``config.yaml:3:12: 'claude' (anthropic) in model.default``."""
+    """``config.yaml:3:12: 'claude' (anthropic) in model.default``.
+
+    A decoded finding ends with ``(decoded value)``: its line and column are
+    where the value starts, and the source text there may look clean.
+    """
     if finding.file is not None:
-        where = f"{finding.file}:{finding.line}:{finding.column}: "
+        where = "".join([finding.file, *(f":{n}" for n in (finding.line, finding.column)
+                                         if n is not None), ": "])
     elif finding.path:
         where = f"{finding.path}: "
     else:
@@ -314,6 +340,8 @@ def format_finding(finding: Finding) -> str:
         text += f" as {_show(finding.match)}"
     if finding.file is not None and finding.path:
         text += f" in {finding.path}"
+    if finding.decoded:
+        text += " (decoded value)"
     if finding.allowed:
         text += f" allowed: {finding.reason}"
     return text
@@ -359,12 +387,24 @@ class Matcher:
         self.regex = re.compile("|".join(parts), re.IGNORECASE | re.MULTILINE)
         self.anchors = tuple(sorted(anchors, key=len, reverse=True))
         self.aliases = aliases
+        # YAML folding turns line breaks and indentation into one space and ''
+        # into '; an anchor with such a character could appear only once
+        # decoded, so the decoded pass of scan_document cannot be skipped.
+        self.foldable = any(char in anchor for anchor in self.anchors
+                            for char in " \t\r\n\x85\u2028\u2029'")
+
+    def mentions(self, text: str) -> bool:
+        """True when *normalised* text contains an anchor word (the prefilter)."""
+        lowered = text.lower()
+        return any(anchor in lowered for anchor in self.anchors)
 
     def candidates(self, text: str) -> Iterator[tuple[int, int, str, str]]:
         """Yield (start, end, provider, term) over *normalised* text."""
-        lowered = text.lower()
-        if not any(anchor in lowered for anchor in self.anchors):
+        if not self.mentions(text):
             return
+        yield from self._matches(text)
+
+    def _matches(self, text: str) -> Iterator[tuple[int, int, str, str]]:
         for match in self.regex.finditer(text):
             group = match.lastgroup
             provider_name, term = self._groups[group]
@@ -373,8 +413,12 @@ class Matcher:
     def find(self, text: str) -> list[tuple[int, int, str, str]]:
         """(start, end, provider, term) in the *original* text, robust to Unicode tricks."""
         norm, offsets = normalise(text)
+        return self._find(norm, offsets) if self.mentions(norm) else []
+
+    def _find(self, norm: str, offsets: _OffsetMap | None) -> list[tuple[int, int, str, str]]:
+        """Hits in text already normalised (and known to pass the prefilter)."""
         hits = []
-        for start, end, provider_name, term in self.candidates(norm):
+        for start, end, provider_name, term in self._matches(norm):
             if offsets is not None:
                 start, end = offsets(start), offsets(end - 1) + 1
             hits.append((start, end, provider_name, term))
@@ -565,10 +609,13 @@ def format_path(parts: Iterable[Any]) -> str:
 
 def scan_text(text: str, banned: Any = None) -> list[Finding]:
     """Findings in one string (file, line, column set; no key path)."""
-    matcher = _matcher(banned)
+    return _text_findings(text, _matcher(banned).find(text))
+
+
+def _text_findings(text: str, hits: list[tuple[int, int, str, str]]) -> list[Finding]:
     findings = []
     line, counted = 1, 0  # hits come in order: count newlines incrementally
-    for start, end, provider_name, term in matcher.find(text):
+    for start, end, provider_name, term in hits:
         line += text.count("\n", counted, start)
         counted = start
         line_start = text.rfind("\n", 0, start) + 1
@@ -675,7 +722,6 @@ class ScanReport:
 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules",
                         ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-_STRUCTURED = (".yaml", ".yml", ".json")
 
 
 def _decode(data: bytes) -> str | None:
@@ -699,7 +745,9 @@ def scan_file(path: str, banned: Any = None, report: ScanReport | None = None,
               allowlist: Iterable[Any] | None = None) -> list[Finding]:
     """Findings in one file, with line/column and (YAML/JSON) key paths.
 
-    Raises OSError when the file cannot be read; returns [] for binary files.
+    YAML and JSON files are also judged by their decoded keys and values
+    (``scan_document``). Raises OSError when the file cannot be read; returns
+    [] for binary files.
     """
     matcher = _matcher(banned)
     with open(path, "rb") as handle:
@@ -711,30 +759,319 @@ def scan_file(path: str, banned: Any = None, report: ScanReport | None = None,
         return []
     if report is not None:
         report.files.append(path)
-    findings = scan_text(text, matcher)
-    if not findings:
-        return findings
+    return scan_document(text, path, "auto", matcher, allowlist)
+
+
+# ------------------------------------------------------------ decoded values
+
+_FORMATS = ("auto", "yaml", "json", "text")
+
+
+def scan_document(text: str, name: str, fmt: str = "auto", banned: Any = None,
+                  allowlist: Iterable[Any] | None = None) -> list[Finding]:
+    """Findings in one document as its reader would get it.
+
+    The text scan always runs (``file`` = ``name``). For YAML/JSON (``fmt``
+    ``"yaml"``/``"json"``, or ``"auto"`` by the suffix of ``name``) findings get
+    key paths, and every decoded mapping key and string value is judged too,
+    so a term written with escapes (``"\\x61nthropic"``, ``"\\u0063laude"``, a
+    YAML escaped line break) or as ``!!binary`` is still found. A decoded
+    finding the text scan already made (same provider and term in the same
+    value) is not repeated, unless a YAML alias puts it under a key path the
+    allowlist does not excuse; a new one carries the line and column where
+    its value starts and ``decoded=True``. A document that does not parse
+    keeps its text findings. Never raises for the document's content.
+    """
+    if fmt not in _FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+    matcher = _matcher(banned)
+    rules = parse_allowlist(allowlist)
+    kind = _format_of(name) if fmt == "auto" else fmt
+    norm, offsets = normalise(text)
+    mentioned = matcher.mentions(norm)
+    findings = _text_findings(text, matcher._find(norm, offsets)) if mentioned else []
     for finding in findings:
-        finding.file = path
-    if path.lower().endswith(_STRUCTURED):
-        _add_key_paths(text, findings)
+        finding.file = name
+    if kind != "text" and (mentioned or _may_hide(text, matcher)):
+        findings.extend(_decoded_pass(text, name, findings, matcher, rules))
+        findings.sort(key=lambda f: (f.line or 0, f.column or 0))  # stable: text order kept
+    if findings:
+        _apply_allowlist(findings, rules)
+    return findings
+
+
+def scan_strings(strings: Mapping[Any, Any] | Iterable[Any], name: str, banned: Any = None,
+                 allowlist: Iterable[Any] | None = None) -> list[Finding]:
+    """Findings in a decoded string table (``{key: str}`` or a list of str).
+
+    Each finding has ``file`` = ``name``, ``path`` ``strings[0x1a2b]`` (an int
+    key, in hex) or ``strings[3]`` (a list index), no line, ``decoded=True``.
+    Bytes are decoded as UTF-8 (errors replaced); other values are skipped.
+    """
+    matcher = _matcher(banned)
+    is_map = isinstance(strings, Mapping)
+    items = strings.items() if is_map else enumerate(strings)
+    findings = []
+    for key, value in items:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str):
+            continue
+        if isinstance(key, int) and not isinstance(key, bool):
+            path = f"strings[{key:#x}]" if is_map else f"strings[{key}]"
+        else:
+            path = format_path(["strings", key])
+        for finding in _value_findings(value, matcher, False):
+            finding.file, finding.path, finding.decoded = name, path, True
+            findings.append(finding)
     _apply_allowlist(findings, parse_allowlist(allowlist))
     return findings
 
 
-def _add_key_paths(text: str, findings: list[Finding]) -> None:
-    """Put the YAML/JSON key path on each finding (best effort, needs PyYAML)."""
+def _format_of(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "json" if lower.endswith(".json") else "text"
+
+
+# Escapes of YAML double-quoted scalars (a superset of JSON's).
+_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})"
+                     r"|(\r\n|[\r\n\x85\u2028\u2029])[ \t]*|(.))", re.DOTALL)
+_ESCAPED_CHARS = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v",
+                  "f": "\f", "r": "\r", "e": "\x1b", "N": "\x85", "_": "\xa0",
+                  "L": "\u2028", "P": "\u2029"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescape_all(text: str) -> str:
+    """The whole text with every escape decoded, wherever it stands.
+
+    Only a prefilter: inside double-quoted scalars (and JSON strings) this is
+    what a parser decodes, elsewhere it may decode too much, never too little.
+    """
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2) or match.group(3)
+        if code is not None:
+            return chr(int(code, 16)) if int(code, 16) <= 0x10FFFF else ""
+        if match.group(4) is not None:
+            return ""  # escaped line break: the next line joins this one
+        return _ESCAPED_CHARS.get(match.group(5), match.group(5))
+    return _join_surrogates(_ESCAPE.sub(replace, text))
+
+
+def _join_surrogates(text: str) -> str:
+    """Pair up surrogates (JSON writes non-BMP characters as two escapes)."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _may_hide(text: str, matcher: Matcher) -> bool:
+    """False when no decoded key or value can hold a term the text does not show.
+
+    Called when the (normalised) text has no anchor word, so it has no
+    finding. Without escapes a parser's values are pieces of the text joined
+    by whitespace (line folding) or with '' read as ', so an anchor could
+    only appear decoded when it contains such a character (``foldable``).
+    Escapes are decoded everywhere by ``_unescape_all``, which over-decodes,
+    so an anchor it does not produce cannot appear. ``!!binary`` (base64)
+    values are decoded by the pass itself, so a document that may have that
+    tag (directly, or written with %-escapes) always takes it.
+    """
+    if matcher.foldable:
+        return True
+    if "!" in text and ("binary" in text or "%" in text):
+        return True
+    return "\\" in text and matcher.mentions(normalise(_unescape_all(text))[0])
+
+
+# A scalar of a parsed document: (key path, role, decoded text, start, end),
+# start/end being offsets in the source text; role is "key", "value", or
+# "model" (a value whose own key contains `model`).
+_Scalar = tuple[list[Any], str, str, int, int]
+
+
+def _decoded_pass(text: str, name: str, findings: list[Finding], matcher: Matcher,
+                  rules: list[AllowRule]) -> list[Finding]:
+    """Key paths for the text findings, and the findings only decoding shows."""
+    composed = _compose(text)
+    if composed is not None:
+        documents, base = composed
+        if findings:
+            _add_key_paths(text, findings, documents, base)
+        scalars: Iterable[_Scalar] = _yaml_scalars(documents, base)
+    else:  # YAML compose failed (or no PyYAML): maybe JSON that YAML cannot read
+        try:
+            json.loads(text.removeprefix("\ufeff"))
+        except (ValueError, RecursionError):
+            return []  # unparsable: the text findings are all there is
+        scalars = _json_scalars(text)
+    line_starts = _line_starts(text)
+    located = sorted((line_starts[f.line - 1] + f.column - 1, i) for i, f in enumerate(findings))
+    positions = [offset for offset, _ in located]
+    new: list[Finding] = []
+    for parts, role, value, start, end in scalars:
+        found = _value_findings(value, matcher, role == "model")
+        low = bisect.bisect_left(positions, start)
+        high = bisect.bisect_left(positions, max(end, start + 1))
+        if not found and low == high:
+            continue
+        path = format_path(parts) or None
+        inside = [findings[i] for _, i in located[low:high]]
+        for finding in inside:
+            if finding.path is None:  # JSON read without YAML: no key path yet
+                finding.path = path
+        _apply_allowlist(inside, rules)
+        shown: dict[tuple[str, str], list[Finding]] = {}
+        for finding in inside:
+            shown.setdefault((finding.provider, finding.term), []).append(finding)
+        line = bisect.bisect_right(line_starts, start)
+        for finding in found:
+            finding.file, finding.path, finding.line = name, path, line
+            finding.column = start - line_starts[line - 1] + 1
+            finding.decoded = True
+            _apply_allowlist([finding], rules)
+            same = shown.get((finding.provider, finding.term))
+            # The text scan showed this occurrence in this value: report it
+            # again only when an alias puts it under a key path the allowlist
+            # does not excuse while the text finding was excused.
+            if same and not (same.pop().allowed and not finding.allowed):
+                continue
+            new.append(finding)
+    return new
+
+
+def _value_findings(value: str, matcher: Matcher, model_value: bool) -> list[Finding]:
+    """Findings in one decoded string, with the model-alias rule for `model` keys."""
+    value = _join_surrogates(value)
+    found = [Finding(provider_name, term, value[start:end])
+             for start, end, provider_name, term in matcher.find(value)]
+    if model_value and not found:
+        alias = matcher.alias_of(value)
+        if alias:
+            found.append(Finding(alias[0], alias[1], value.strip()))
+    return found
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(match.end() for match in re.finditer("\n", text))
+    return starts
+
+
+def _compose(text: str) -> tuple[list[Any], int] | None:
+    """(YAML node trees, offset of the text they index) or None when it does not parse."""
     if yaml is None:
-        return
+        return None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same marks, faster
+    base = 1 if text.startswith("\ufeff") else 0  # libyaml does not count a BOM
+    # Building a large node tree triggers the cyclic GC over and over (time
+    # grows faster than the text); nodes form no cycles worth collecting here.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        documents = list(yaml.compose_all(text, Loader=loader))
-    except Exception:
-        return
-    line_starts = [0]
-    line_starts.extend(match.end() for match in re.finditer("\n", text))
+        return list(yaml.compose_all(text[base:], Loader=loader)), base
+    except Exception:  # any parse failure (or nesting too deep) means "no structure"
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+_BINARY_TAG = "tag:yaml.org,2002:binary"
+# Revisits of shared (aliased) YAML nodes followed, so each key path that
+# receives a value is judged there; bounded against alias bombs.
+_ALIAS_REVISITS = 100_000
+_LEAVE = object()
+
+
+def _yaml_scalars(documents: list[Any], base: int) -> Iterator[_Scalar]:
+    """Every key and scalar value of composed YAML, in document order (iterative)."""
+    stack: list[Any] = [(doc, [], "value") for doc in reversed(documents) if doc is not None]
+    seen: set[int] = set()
+    active: set[int] = set()  # collections on the current path: cycles stop there
+    revisits = 0
+    while stack:
+        node, parts, role = stack.pop()
+        if node is _LEAVE:
+            active.discard(parts)
+            continue
+        if id(node) in seen:
+            if id(node) in active or revisits >= _ALIAS_REVISITS:
+                continue
+            revisits += 1
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            value = node.value
+            if node.tag == _BINARY_TAG:
+                value = _binary_text(value)
+            yield (parts, role, value, base + node.start_mark.index,
+                   base + node.end_mark.index)
+            continue
+        active.add(id(node))
+        stack.append((_LEAVE, id(node), None))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in reversed(node.value):
+                key = _key_text(key_node)
+                child = [*parts, key]
+                stack.append((value_node, child, "model" if "model" in key.lower() else "value"))
+                stack.append((key_node, child, "key"))
+        elif isinstance(node, yaml.SequenceNode):
+            for index in range(len(node.value) - 1, -1, -1):
+                stack.append((node.value[index], [*parts, index], "value"))
+
+
+def _binary_text(value: str) -> str:
+    """A !!binary value as the bytes it stands for, read as UTF-8."""
+    try:
+        return base64.b64decode("".join(value.split())).decode("utf-8", "replace")
+    except ValueError:
+        return value
+
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]', re.DOTALL)
+
+
+def _json_scalars(text: str) -> Iterator[_Scalar]:
+    """Every key and string of a JSON text that ``json.loads`` accepts."""
+    frames: list[list[Any]] = []  # [path, is object, key or index, expecting a key]
+    for match in _JSON_TOKEN.finditer(text):
+        piece = match.group()
+        if piece in ("{", "["):
+            frames.append([_json_child(frames), piece == "{", None if piece == "{" else 0,
+                           piece == "{"])
+        elif piece in ("}", "]"):
+            frames.pop()
+        elif piece == ",":
+            frame = frames[-1]
+            if frame[1]:
+                frame[3] = True
+            else:
+                frame[2] += 1
+        elif piece == ":":
+            frames[-1][3] = False
+        else:
+            value = json.loads(piece)
+            if frames and frames[-1][1] and frames[-1][3]:
+                frames[-1][2] = value
+                yield [*frames[-1][0], value], "key", value, match.start(), match.end()
+            else:
+                model = bool(frames) and frames[-1][1] and "model" in frames[-1][2].lower()
+                yield (_json_child(frames), "model" if model else "value", value,
+                       match.start(), match.end())
+
+
+def _json_child(frames: list[list[Any]]) -> list[Any]:
+    return [*frames[-1][0], frames[-1][2]] if frames else []
+
+
+def _add_key_paths(text: str, findings: list[Finding], documents: list[Any],
+                   base: int = 0) -> None:
+    """Put the YAML/JSON key path on each finding."""
+    line_starts = _line_starts(text)
     for finding in findings:
-        offset = line_starts[finding.line - 1] + finding.column - 1
+        offset = line_starts[finding.line - 1] + finding.column - 1 - base
         for document in documents:
             if document is not None and _node_contains(document, offset):
                 finding.path = format_path(_node_path(document, offset)) or None

@@ -587,16 +587,24 @@ def trust_decision(root: Any, trusted_keys: Any = None, revoked_keys: Any = None
         return {"source": "trust_root", "key_list_version": root.get("version"),
                 "trusted_keys": [dict(k) for k in root["trusted_keys"]],
                 "revoked_keys": list(root.get("revoked_keys") or []),
-                "threshold": _check_int(root.get("threshold"), "trust root key list threshold"),
+                "threshold": _check_int(_plain_int(root.get("threshold")),
+                                        "trust root key list threshold"),
                 "ignored_keys": [k["name"] for k in listed]}
     if revoked_keys is not None and not isinstance(revoked_keys, list):
         raise ValueError("golden_state_revoked_keys: must be a list of public keys")
-    if isinstance(threshold, str) and threshold.strip().isdigit():
-        threshold = int(threshold)
     return {"source": "inventory", "key_list_version": None,
             "trusted_keys": listed, "revoked_keys": list(revoked_keys or []),
-            "threshold": _check_int(threshold, "golden_state_signature_threshold"),
+            "threshold": _check_int(_plain_int(threshold), "golden_state_signature_threshold"),
             "ignored_keys": []}
+
+
+def _plain_int(value: Any) -> Any:
+    """An int subclass (Ansible tags values) or a digit string as a plain int; else as given."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _listed_keys(keys: Any) -> list[dict]:

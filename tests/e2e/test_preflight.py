@@ -1,12 +1,17 @@
-"""The banned-provider pre-flight fails the play before any change to a host.
+"""The pre-flight judges what the host would receive, before any change to it.
 
-A converged host is run again with a banned provider fed in two ways: in the
-provider chain from inventory, and hidden in an overlay source file (with a
-zero-width character inside the word). Both runs fail in the pre-flight, and
-every file on the host stays byte-identical.
+A converged host is run again with bad input fed in many ways: a banned
+provider in the provider chain, hidden in a source (zero-width character),
+written as a YAML or JSON escape, assembled by a template, fed through an
+inventory variable; a config that breaks the config policy; a misspelled role
+variable. Every run fails in the pre-flight, and every file on the host stays
+byte-identical. Allowlisting (with a reason) lets the policy cases through.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
 
 import pytest
 
@@ -32,12 +37,43 @@ def converged(tmp_path_factory):
     host.remove()
 
 
-def assert_refused_in_preflight(done, evidence: str) -> None:
-    assert done.returncode != 0
-    assert "Refuse any banned provider before anything changes" in done.stdout
-    assert evidence in done.stdout
+OVERLAY = "roles/golden_state/files/overlay"
+SOURCE_SCAN = "Refuse any banned provider before anything changes"
+TYPO_GUARD = "Refuse role variables that no role declares"
+# Escapes in YAML/JSON sources are already decoded by the source scan; what a
+# template assembles only the rendered check sees. Either refuses in time.
+PREFLIGHT = (SOURCE_SCAN, "golden_state : Validate the overlay and check its signatures")
+
+
+def assert_refused_in_preflight(done, evidence: str, tasks=(SOURCE_SCAN,)) -> None:
+    assert done.returncode != 0, done.stdout[-3000:]
+    failed_task = done.stdout.split("[ERROR]: Task failed")[0].rsplit("TASK [", 1)[1]
+    assert failed_task.startswith(tasks), failed_task[:200]
+    assert evidence in done.stdout, done.stdout[-3000:]
     recap = done.stdout[done.stdout.index("PLAY RECAP"):]
     assert "changed=0" in recap and "failed=1" in recap
+
+
+@contextlib.contextmanager
+def edited(repo, relative: str, old: str, new: str):
+    """The source with ``old`` replaced by ``new`` for the block; restored afterwards."""
+    path = repo / relative
+    original = path.read_text()
+    assert old in original, f"{old!r} not in {relative}"
+    path.write_text(original.replace(old, new, 1))
+    try:
+        yield path
+    finally:
+        path.write_text(original)
+
+
+def refused_run(converged, *extra_args, evidence, tasks=PREFLIGHT):
+    host, repo, inventory = converged
+    before = host.manifest()
+    done = ansible_playbook(repo, inventory, *CONCERNS, *extra_args)
+    assert_refused_in_preflight(done, evidence, tasks)
+    assert host.manifest() == before
+    return done
 
 
 def test_banned_provider_in_the_chain_fails_before_any_change(converged):
@@ -51,10 +87,83 @@ def test_banned_provider_in_the_chain_fails_before_any_change(converged):
 
 
 def test_banned_provider_hidden_in_an_overlay_file_fails_before_any_change(converged):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/SOUL.md", "- Tell the truth",
+                "- Escalate hard questions to Cl\u200baude.\n- Tell the truth"):
+        refused_run(converged, evidence="SOUL.md", tasks=(SOURCE_SCAN,))
+
+
+# -- the rendered decision: what the source text scan cannot see ---------------------
+
+@pytest.mark.parametrize("spelling", ['"\\x61nthropic"', '"anthr\\\n    opic"'])
+def test_a_name_written_as_a_yaml_escape_is_refused(converged, spelling):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/config.yaml", "vision:\n    provider: auto",
+                f"vision:\n    provider: {spelling}"):
+        refused_run(converged, evidence="auxiliary.vision.provider")
+
+
+def test_a_name_a_template_assembles_is_refused(converged):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/config.yaml", "compression:\n    provider: auto",
+                "compression:\n    provider: \"{{ 'anth' ~ 'ropic' }}\""):
+        refused_run(converged, evidence="/home/wizard/.hermes/config.yaml")
+
+
+def test_a_name_fed_through_an_inventory_variable_is_refused(converged):
+    # JSON escapes in -e: the variable's text never holds the name, SOUL.md does.
+    role = '{"wizard_role": "\\u0063laude-whisperer"}'
+    refused_run(converged, "-e", role, evidence="/home/wizard/.timmy/SOUL.md")
+
+
+def test_a_name_escaped_in_a_json_file_is_refused(converged):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/channel_directory.json", '"kind": "matrix"',
+                '"kind": "matrix", "model": "\\u0063laude-3-haiku"'):
+        refused_run(converged, evidence="channels.ops.model")
+
+
+def test_a_name_assembled_inside_soul_md_is_refused(converged):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/SOUL.md", "- Tell the truth",
+                "- Defer to {{ ['Cl', 'au', 'de'] | join }} on hard questions.\n- Tell the truth"):
+        refused_run(converged, evidence="/home/wizard/.timmy/SOUL.md")
+
+
+# -- the config policy ---------------------------------------------------------------
+
+REMOTE_CHAIN = {"golden_state_providers": [
+    {"name": "gateway", "base_url": "https://models.example.net/v1", "model": "m"}]}
+
+
+def test_a_remote_endpoint_not_allowlisted_is_refused_then_allowlisting_lets_it_through(converged):
+    refused_run(converged, "-e", json.dumps(REMOTE_CHAIN),
+                evidence="endpoints.local_or_allowed")
     host, repo, inventory = converged
-    soul = repo / "roles/golden_state/files/overlay/SOUL.md"
-    soul.write_text(soul.read_text() + "Escalate hard questions to Cl\u200baude.\n")
-    before = host.manifest()
-    done = ansible_playbook(repo, inventory, *CONCERNS)
-    assert_refused_in_preflight(done, "SOUL.md")
-    assert host.manifest() == before
+    allowed = {**REMOTE_CHAIN, "golden_state_endpoint_allowlist": [
+        {"host": "models.example.net", "reason": "the fleet's own gateway"}]}
+    done = ansible_playbook(repo, inventory, *CONCERNS, "-e", json.dumps(allowed))
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "models.example.net" in host.sh("cat /home/wizard/.hermes/config.yaml")
+
+
+def test_an_inline_api_key_is_refused_naming_the_rule_not_the_value(converged):
+    _, repo, _ = converged
+    with edited(repo, f"{OVERLAY}/config.yaml", "privacy:\n",
+                "privacy:\n  api_key: sk-test-0123456789abcdefghij\n"):
+        done = refused_run(converged, evidence="credentials.no_inline")
+    assert "0123456789abcdefghij" not in done.stdout
+
+
+# -- the typo guard --------------------------------------------------------------------
+
+def test_a_misspelled_role_variable_fails_with_a_suggestion_and_an_allowlisted_one_passes(
+        converged):
+    typo = {"harness_service_comand": "/bin/true"}
+    refused_run(converged, "-e", json.dumps(typo), evidence="harness_service_command",
+                tasks=(TYPO_GUARD,))
+    _, repo, inventory = converged
+    allowed = {**typo, "undeclared_variable_allowlist": [
+        {"name": "harness_service_comand", "reason": "kept for a migration"}]}
+    done = ansible_playbook(repo, inventory, *CONCERNS, "-e", json.dumps(allowed))
+    assert done.returncode == 0, done.stdout[-4000:]

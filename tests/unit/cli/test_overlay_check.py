@@ -8,6 +8,7 @@ from pathlib import Path
 
 import overlay_check
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 OVERLAY = ROOT / "roles" / "golden_state" / "files" / "overlay"
@@ -80,3 +81,78 @@ def test_runs_from_a_checkout():
                           capture_output=True, text=True, check=False)
     # the source is a template ({{ wizard_name }} as a key is still valid JSON)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- config policy
+
+POLICY = ROOT / "roles" / "golden_state" / "files" / "policy" / "config.yml"
+
+
+def chain_file(tmp_path, base_url, **extra):
+    chain = {"golden_state_providers": [{"name": "p", "base_url": base_url, "model": "m"}],
+             **extra}
+    return write(tmp_path, "chain.yml", yaml.safe_dump(chain))
+
+
+def test_remote_base_url_is_refused_naming_the_rule(tmp_path, capsys):
+    providers = chain_file(tmp_path, "https://api.example.com/v1")
+    config = str(OVERLAY / "config.yaml")
+    assert overlay_check.main(["--providers", providers, config]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{config}: model.providers[0].base_url: endpoint host 'api.example.com' is "
+                   f"not local and not allowlisted (rule endpoints.local_or_allowed; to permit: "
+                   f"add {{host: api.example.com, reason: ...}} to endpoints.allow in {POLICY})"]
+
+
+def test_allowlisted_hosts_pass(tmp_path, capsys):
+    config = str(OVERLAY / "config.yaml")
+    assert overlay_check.main(["--providers", chain_file(tmp_path, "https://openrouter.ai/v1"),
+                               config]) == 0
+    # the inventory's golden_state_endpoint_allowlist extends the policy, as in the role
+    allow = [{"host": "api.example.com", "reason": "test gateway"}]
+    providers = chain_file(tmp_path, "https://api.example.com/v1",
+                           golden_state_endpoint_allowlist=allow)
+    assert overlay_check.main(["--providers", providers, config]) == 0, capsys.readouterr()
+    # and a policy file of one's own
+    policy = yaml.safe_load(POLICY.read_text())
+    policy["endpoints"]["allow"] = allow
+    mine = write(tmp_path, "policy.yml", yaml.safe_dump(policy))
+    assert overlay_check.main(["--policy", mine, "--providers",
+                               chain_file(tmp_path, "https://api.example.com/v1"), config]) == 0
+
+
+def test_inline_api_key_is_refused_without_printing_the_value(tmp_path, capsys):
+    secret = "sk-or-v1-" + "a1b2c3d4" * 4  # generated here, not a real key
+    text = (OVERLAY / "config.yaml").read_text() + f"  web_extract:\n    api_key: {secret}\n"
+    config = write(tmp_path, "config.yaml", text)
+    assert overlay_check.main(["--providers", str(PROVIDERS), config]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"{config}: auxiliary.web_extract.api_key: key 'api_key' carries an inline value (not "
+        f"shown) (rule credentials.no_inline; to permit: put the secret in a secret overlay "
+        f"file (mode 0600) and refer to it by environment variable (${{NAME}}, or "
+        f"api_key_env: NAME); if 'api_key' is not a credential, narrow credentials.keys in "
+        f"{POLICY})"]
+    assert secret not in captured.out + captured.err
+    assert "a1b2c3d4" not in captured.out + captured.err
+
+
+def test_no_policy_skips_it_and_a_broken_policy_is_a_usage_error(tmp_path, capsys):
+    providers = chain_file(tmp_path, "https://api.example.com/v1")
+    config = str(OVERLAY / "config.yaml")
+    assert overlay_check.main(["--no-policy", "--providers", providers, config]) == 0
+    bad = write(tmp_path, "policy.yml", "version: 1\nendpoints: {keys: [base_url]}\n")
+    assert overlay_check.main(["--policy", bad, "--providers", providers, config]) == 2
+    assert f"{bad}: credentials: missing" in capsys.readouterr().err
+    no_reason = chain_file(tmp_path, "https://api.example.com/v1",
+                           golden_state_endpoint_allowlist=[{"host": "api.example.com"}])
+    assert overlay_check.main(["--providers", no_reason, config]) == 2
+    assert "golden_state_endpoint_allowlist[0].reason" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        overlay_check.main(["--policy", bad, "--no-policy", config])
+    assert exc.value.code == 2
+
+
+def test_policy_is_not_needed_for_json_files(tmp_path):
+    good = write(tmp_path, "x.json", "{}")
+    assert overlay_check.main(["--policy", str(tmp_path / "missing.yml"), good]) == 0

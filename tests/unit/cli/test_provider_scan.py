@@ -104,3 +104,13 @@ def test_runs_from_a_checkout(clean):
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.strip().endswith("bad.json:1:15: 'anthropic' (anthropic) in provider")
+
+
+def test_escaped_name_in_yaml_is_judged_decoded(clean, capsys):
+    # the source text shows no banned name; the value the host reads is "anthropic"
+    (clean / "escaped.yaml").write_text('chain:\n  - provider: "\\x61nthropic"\n')
+    assert provider_scan.main([str(clean)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{clean}/escaped.yaml:2:15: 'anthropic' (anthropic) in chain[0].provider (decoded value)"]
+    assert "1 finding(s)" in err

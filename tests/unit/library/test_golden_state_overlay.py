@@ -168,4 +168,4 @@ def test_check_signatures(run_module, tmp_path):
 
 def test_check_requires_trusted_keys_when_signatures_required(run_module, tmp_path):
     status, result = run_module(check_module, check_args(tmp_path, require_signatures=True))
-    assert status == "fail" and "golden_state_trusted_keys: empty" in result["msg"]
+    assert status == "fail" and "the trust decision lists no trusted key" in result["msg"]

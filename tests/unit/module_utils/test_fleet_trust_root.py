@@ -352,3 +352,13 @@ def test_trust_decision_without_a_root_uses_the_inventory(root):
 def test_trust_decision_refuses_a_malformed_inventory_policy(keys, revoked, threshold, field):
     with pytest.raises(ValueError, match=field):
         tr.trust_decision(None, keys, revoked, threshold)
+
+
+def test_trust_decision_takes_int_subclasses_as_ansible_passes_them():
+    class TaggedInt(int):
+        pass
+
+    assert tr.trust_decision(None, [], [], TaggedInt(2))["threshold"] == 2
+    assert tr.trust_decision({**ROOT_RESULT, "threshold": TaggedInt(3)})["threshold"] == 3
+    with pytest.raises(ValueError, match="golden_state_signature_threshold"):
+        tr.trust_decision(None, [], [], True)

@@ -80,8 +80,14 @@ def signed_copies(tmp_path, names):
 def signature_vars(tmp_path, names=("signed.trail",), trusted_self=True, revoke_self=False):
     paths, pubkey = signed_copies(tmp_path, names)
     return {"trails_files": paths, "trails_require_signatures": True,
-            "trails_trusted_keys": [{"name": "op", "pubkey": pubkey if trusted_self else STRANGER}],
-            "trails_revoked_keys": [pubkey] if revoke_self else []}
+            "trails_trust": trust([{"name": "op", "pubkey": pubkey if trusted_self else STRANGER}],
+                                  [pubkey] if revoke_self else [])}
+
+
+def trust(trusted, revoked=()):
+    """A trust decision as the site pre-flight passes it (filter trust_decision)."""
+    return {"source": "inventory", "trusted_keys": trusted, "revoked_keys": list(revoked),
+            "threshold": 1}
 
 
 def tampered_copy(tmp_path):
@@ -92,6 +98,18 @@ def tampered_copy(tmp_path):
     assert len(tampered) == len(data) and tampered != data
     path = tmp_path / "tampered.trail"
     path.write_bytes(tampered)
+    return str(path)
+
+
+def banned_name_trail(tmp_path):
+    """A well-formed trail whose string table names a banned provider (spelled as a YAML escape)."""
+    worklog = tmp_path / "banned.yml"
+    worklog.write_text('- {op: TRAIL_BEGIN, agent: timmy, trail_id: banned-1, ts: 1700000000}\n'
+                       '- {op: COMMENT, text: "escalate to Cl\\u0061ude"}\n'
+                       '- {op: TRAIL_END, status: success}\n')
+    path = tmp_path / "banned.trail"
+    subprocess.run([sys.executable, str(ROOT / "cli" / "trailctl.py"), "compile", str(worklog),
+                    "-o", str(path)], capture_output=True, check=True)
     return str(path)
 
 
@@ -107,11 +125,14 @@ CASES = {
                               "trails_expected_fingerprints": {"welcome.trail": SAMPLE_SHA256}},
                  "expected_fingerprint has no entry for this trail"),
     "unsigned": (lambda tmp: {"trails_files": [valid_copy(tmp)], "trails_require_signatures": True,
-                              "trails_trusted_keys": [{"name": "stranger", "pubkey": STRANGER}]},
+                              "trails_trust": trust([{"name": "stranger", "pubkey": STRANGER}])},
                  "SIGNATURE_MISSING"),
     "untrusted-signer": (lambda tmp: signature_vars(tmp, trusted_self=False),
                          "unknown-key"),
     "revoked-signer": (lambda tmp: signature_vars(tmp, revoke_self=True), "revoked-key"),
+    "banned-provider-string": (
+        lambda tmp: {"trails_files": [valid_copy(tmp), banned_name_trail(tmp)]},
+        "BANNED_PROVIDER"),
 }
 
 

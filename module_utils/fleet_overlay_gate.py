@@ -1,0 +1,111 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The overlay gate: judge the files exactly as the host would receive them.
+
+One decision for the ``golden_state_overlay_check`` module and the
+``overlay-check`` CLI (and anything that must re-judge a snapshot later):
+
+* syntax, and the JSON Schema for config.yaml (fleet_overlay);
+* the config policy for config.yaml (fleet_config_policy): local or
+  allowlisted endpoints, no inline credentials, declared speech providers;
+* the banned-provider policy (fleet_providers) on the rendered text and on
+  every decoded YAML/JSON key and string, so an escape sequence or a name
+  assembled by a template is judged as the host would read it.
+
+Errors name the destination file (and its source on the controller), the path
+inside the document and the line where known; a secret file's content is
+never quoted (findings carry only the banned term itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+try:  # inside Ansible: AnsiballZ ships module_utils under this package
+    from ansible.module_utils.fleet_config_policy import PolicyError, check_config_policy
+    from ansible.module_utils.fleet_overlay import OverlayError, check_text, parse_yaml
+    from ansible.module_utils.fleet_providers import format_finding, scan_document
+except ImportError:  # plain Python: module_utils/ is on sys.path
+    from fleet_config_policy import PolicyError, check_config_policy
+    from fleet_overlay import OverlayError, check_text, parse_yaml
+    from fleet_providers import format_finding, scan_document
+
+_SCAN_FORMAT = {"config": "yaml", "yaml": "yaml", "json": "json", "text": "text"}
+
+
+@dataclass
+class RenderedFile:
+    """One file as the host would get it."""
+
+    dest: str
+    content: str
+    fmt: str = "text"  # config (config.yaml: schema + policy), yaml, json, text
+    src: str | None = None
+    secret: bool = False
+
+    @property
+    def label(self) -> str:
+        """The destination, with the source it was rendered from when that differs."""
+        if self.src and self.src != self.dest:
+            return f"{self.dest} (from {self.src})"
+        return self.dest
+
+
+@dataclass
+class GatePolicy:
+    """What the gate enforces; ``schema`` and ``config_policy`` apply to config.yaml."""
+
+    banned: Any = None
+    allowlist: Any = None
+    schema: dict | None = None
+    config_policy: str | None = None
+    endpoint_allowlist: tuple = ()
+
+
+def provider_errors(item: RenderedFile, policy: GatePolicy) -> list[str]:
+    """Banned-provider findings in the rendered text and its decoded values."""
+    findings = scan_document(item.content, item.dest, _SCAN_FORMAT.get(item.fmt, "text"),
+                             policy.banned, policy.allowlist)
+    return [_name_source(format_finding(f), item) for f in findings if not f.allowed]
+
+
+def _name_source(line: str, item: RenderedFile) -> str:
+    if item.src and item.src != item.dest and line.startswith(item.dest):
+        return item.dest + f" (from {item.src})" + line[len(item.dest):]
+    return line
+
+
+def config_policy_errors(item: RenderedFile, policy: GatePolicy) -> list[str]:
+    """Config-policy violations of a rendered config.yaml ([] when it does not parse)."""
+    if not policy.config_policy:
+        return []
+    try:
+        data = parse_yaml(item.content, item.label)
+    except OverlayError:
+        return []  # the syntax check reports it
+    return check_config_policy(data, policy.config_policy, item.label,
+                               list(policy.endpoint_allowlist))
+
+
+def judge(files: list[RenderedFile], policy: GatePolicy) -> list[str]:
+    """Every reason the host must not receive ``files``; [] when it may.
+
+    Raises OverlayError or PolicyError for a broken schema or policy file
+    (an operator's setting, not the overlay's content).
+    """
+    errors: list[str] = []
+    for item in files:
+        fmt = item.fmt
+        if fmt == "config":
+            if policy.schema is None:
+                raise OverlayError("the config.yaml check needs a schema")
+            errors += check_text(item.content, "config", item.label, policy.schema)
+            errors += config_policy_errors(item, policy)
+        else:
+            errors += check_text(item.content, fmt, item.label)
+        errors += provider_errors(item, policy)
+    return errors
+
+
+__all__ = ["GatePolicy", "OverlayError", "PolicyError", "RenderedFile", "judge",
+           "provider_errors"]
