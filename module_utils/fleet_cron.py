@@ -24,8 +24,10 @@ from typing import Any
 
 try:  # inside Ansible: AnsiballZ ships module_utils under this package
     from ansible.module_utils.fleet_files import atomic_write
+    from ansible.module_utils.fleet_providers import format_finding, scan_text
 except ImportError:  # plain Python: module_utils/ is on sys.path
     from fleet_files import atomic_write
+    from fleet_providers import format_finding, scan_text
 
 
 class CronValidationError(ValueError):
@@ -436,10 +438,6 @@ def banned_job_lines(jobs: Iterable[Job], cron_dir: str, prefix: str, banned: An
     One line per finding, naming the file and line (never the command's text).
     Raises ValueError for a malformed ``banned`` list.
     """
-    try:
-        from ansible.module_utils.fleet_providers import format_finding, scan_text
-    except ImportError:
-        from fleet_providers import format_finding, scan_text
     scan_text("", banned)  # resolve the ban first: a malformed one fails even with no job
     lines = []
     for job in jobs:

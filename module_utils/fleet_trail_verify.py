@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 try:  # inside Ansible: AnsiballZ ships module_utils under this package
+    from ansible.module_utils.fleet_providers import scan_text
     from ansible.module_utils.fleet_trail import (
         OP_BEGIN,
         OP_END,
@@ -38,6 +39,7 @@ try:  # inside Ansible: AnsiballZ ships module_utils under this package
         referenced_keys,
     )
 except ImportError:  # plain Python: module_utils/ is on sys.path
+    from fleet_providers import scan_text
     from fleet_trail import (
         OP_BEGIN,
         OP_END,
@@ -102,15 +104,6 @@ class TrailReport:
         """Human-readable findings: ``file:offset 0x..: step N: CODE message``."""
         prefix = name or self.path or "<trail>"
         return [f"{prefix}:{finding}" for finding in self.findings]
-
-
-def _providers():
-    """Import the provider scanner only when a banned list asks for it."""
-    try:
-        from ansible.module_utils import fleet_providers
-    except ImportError:
-        import fleet_providers
-    return fleet_providers
 
 
 def _signing():
@@ -198,7 +191,6 @@ def _guess_agent(parsed, agent_id: int) -> str | None:
 
 def _check_banned(report: TrailReport, parsed, banned: Any) -> None:
     """The string table as the harness decodes it must name no banned provider."""
-    scan_text = _providers().scan_text
     for key, raw, offset in parsed.table:
         for finding in scan_text(raw.decode("utf-8", "replace"), banned):
             report.findings.append(Finding(
