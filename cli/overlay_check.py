@@ -39,10 +39,8 @@ if __package__ in (None, ""):  # run from a checkout, not installed
 
 from fleet_config_policy import (
     EXTRA_ALLOW_SOURCE,
-    AllowEntry,
     Policy,
     PolicyError,
-    check_config,
     load_policy,
     parse_allow_entries,
 )
@@ -54,6 +52,7 @@ from fleet_overlay import (
     parse_yaml,
     render_config,
 )
+from fleet_overlay_gate import config_policy_errors
 
 PROG = "overlay-check"
 SCHEMA_REL = Path("roles/golden_state/files/schema/config.v1.schema.json")
@@ -122,14 +121,15 @@ def _load_providers(path: str, data: object = None) -> list:
     return data
 
 
-def _load_allowlist(path: str, data: object) -> tuple[AllowEntry, ...]:
+def _load_allowlist(path: str, data: object) -> tuple:
     """A vars file's golden_state_endpoint_allowlist, validated (reason required)."""
     if not isinstance(data, dict) or EXTRA_ALLOW_SOURCE not in data:
         return ()
     try:
-        return parse_allow_entries(data[EXTRA_ALLOW_SOURCE], path, EXTRA_ALLOW_SOURCE)
+        parse_allow_entries(data[EXTRA_ALLOW_SOURCE], path, EXTRA_ALLOW_SOURCE)
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
+    return tuple(data[EXTRA_ALLOW_SOURCE])
 
 
 def _load_policy(args: argparse.Namespace) -> Policy | None:
@@ -145,20 +145,8 @@ def _load_policy(args: argparse.Namespace) -> Policy | None:
         raise UsageError(str(exc)) from None
 
 
-def policy_errors(text: str, path: str, policy: Policy,
-                  extra_allow: tuple[AllowEntry, ...] = ()) -> list[str]:
-    """Policy violations of a rendered config.yaml ([] when it is not valid YAML:
-    the schema check has reported that already)."""
-    try:
-        data = parse_yaml(text, path)
-    except OverlayError:
-        return []
-    return [str(v) for v in check_config(data, policy, path, extra_allow)]
-
-
 def check_file(path: str, fmt: str, schema: dict, providers: list | None,
-               policy: Policy | None = None,
-               extra_allow: tuple[AllowEntry, ...] = ()) -> list[str]:
+               policy: Policy | None = None, extra_allow: tuple = ()) -> list[str]:
     """Errors for one file (each names the file); [] when it is valid."""
     try:
         text = Path(path).read_bytes().decode("utf-8")
@@ -173,7 +161,7 @@ def check_file(path: str, fmt: str, schema: dict, providers: list | None,
             return [str(exc)]
     errors = check_text(text, fmt, path, schema)
     if fmt == "config" and policy is not None:
-        errors += policy_errors(text, path, policy, extra_allow)
+        errors += config_policy_errors(text, path, policy, extra_allow)
     return errors
 
 

@@ -257,7 +257,7 @@ def main() -> None:
     errors: list[str] = []
     content = None
     files: list[RenderedFile] = []
-    try:
+    try:  # config.yaml is judged only with its schema and once its chain merged
         schema = load_schema(params["schema"])
         content = render_config(config["content"], params["providers"], params["header"],
                                 config["src"])
@@ -265,7 +265,7 @@ def main() -> None:
                                   fmt="config", src=config["src"]))
     except OverlayError as exc:
         errors.append(str(exc))
-        schema = None
+        schema = None  # no config.yaml in `files`: the other files need none
     files += [_rendered(item, False) for item in params["files"]]
     files += [_rendered(item, True) for item in params["secret_files"]]
     gate = GatePolicy(banned=params["banned"], allowlist=params["allowlist"], schema=schema,

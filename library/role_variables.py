@@ -64,10 +64,7 @@ attributes:
     support: none
 notes:
   - Findings never include a variable's value, only its name and the files that set it.
-seealso:
-  - name: docs/CONVENTIONS.md
-    description: Role variables are declared; the typo guard.
-    link: https://example.invalid/docs/CONVENTIONS.md
+  - The conventions are in docs/CONVENTIONS.md (role variables are declared; the typo guard).
 """
 
 EXAMPLES = r"""

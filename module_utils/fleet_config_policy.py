@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -629,14 +630,16 @@ def check_config(data: Any, policy: Policy, name: str, extra_allow: Any = (),
     return checker.out
 
 
-def check_config_policy(config: Any, policy_path: str, name: str, extra_allow: Any = (),
+def check_config_policy(config: Any, policy: Policy | str, name: str, extra_allow: Any = (),
                         extra_allow_source: str = EXTRA_ALLOW_SOURCE) -> list[str]:
     """One line per violation for a config (YAML text, bytes, or parsed data).
 
-    Raises PolicyError for a broken policy file or extra allow entry. A config
-    that is not valid YAML gives one line saying so (never its content).
+    ``policy`` is a loaded Policy or the path of a policy file. Raises
+    PolicyError for a broken policy file or extra allow entry. A config that is
+    not valid YAML gives one line saying so (never its content).
     """
-    policy = load_policy(policy_path)
+    if isinstance(policy, (str, os.PathLike)):
+        policy = load_policy(os.fspath(policy))
     if isinstance(config, bytes):
         try:
             config = config.decode("utf-8")

@@ -58,7 +58,7 @@ class GatePolicy:
     banned: Any = None
     allowlist: Any = None
     schema: dict | None = None
-    config_policy: str | None = None
+    config_policy: Any = None  # a policy file's path, or a loaded fleet_config_policy.Policy
     endpoint_allowlist: tuple = ()
 
 
@@ -75,16 +75,14 @@ def _name_source(line: str, item: RenderedFile) -> str:
     return line
 
 
-def config_policy_errors(item: RenderedFile, policy: GatePolicy) -> list[str]:
-    """Config-policy violations of a rendered config.yaml ([] when it does not parse)."""
-    if not policy.config_policy:
-        return []
+def config_policy_errors(text: str, name: str, policy: Any, extra_allow: Any = ()) -> list[str]:
+    """Config-policy violations of a rendered config.yaml ([] when it does not parse:
+    the syntax check reports that)."""
     try:
-        data = parse_yaml(item.content, item.label)
+        data = parse_yaml(text, name)
     except OverlayError:
-        return []  # the syntax check reports it
-    return check_config_policy(data, policy.config_policy, item.label,
-                               list(policy.endpoint_allowlist))
+        return []
+    return check_config_policy(data, policy, name, list(extra_allow))
 
 
 def judge(files: list[RenderedFile], policy: GatePolicy) -> list[str]:
@@ -100,12 +98,14 @@ def judge(files: list[RenderedFile], policy: GatePolicy) -> list[str]:
             if policy.schema is None:
                 raise OverlayError("the config.yaml check needs a schema")
             errors += check_text(item.content, "config", item.label, policy.schema)
-            errors += config_policy_errors(item, policy)
+            if policy.config_policy:
+                errors += config_policy_errors(item.content, item.label, policy.config_policy,
+                                               policy.endpoint_allowlist)
         else:
             errors += check_text(item.content, fmt, item.label)
         errors += provider_errors(item, policy)
     return errors
 
 
-__all__ = ["GatePolicy", "OverlayError", "PolicyError", "RenderedFile", "judge",
-           "provider_errors"]
+__all__ = ["GatePolicy", "OverlayError", "PolicyError", "RenderedFile", "config_policy_errors",
+           "judge", "provider_errors"]

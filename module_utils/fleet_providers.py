@@ -62,7 +62,7 @@ Decoded values: a YAML/JSON document is judged as its reader gets it, too
 (``scan_document``): every mapping key and string value after escapes
 (``"\\x61nthropic"``, ``"\\u0063laude"``, a YAML escaped line break),
 line folding and ``!!binary`` are decoded, with the same matcher and the
-model-alias rule. ``scan_strings`` judges a decoded string table.
+model-alias rule.
 
 Findings never carry the text around a match (a value may be a secret), only
 the matched span itself.
@@ -111,7 +111,6 @@ __all__ = [
     "scan_document",
     "scan_file",
     "scan_paths",
-    "scan_strings",
     "scan_text",
 ]
 
@@ -797,34 +796,6 @@ def scan_document(text: str, name: str, fmt: str = "auto", banned: Any = None,
         findings.sort(key=lambda f: (f.line or 0, f.column or 0))  # stable: text order kept
     if findings:
         _apply_allowlist(findings, rules)
-    return findings
-
-
-def scan_strings(strings: Mapping[Any, Any] | Iterable[Any], name: str, banned: Any = None,
-                 allowlist: Iterable[Any] | None = None) -> list[Finding]:
-    """Findings in a decoded string table (``{key: str}`` or a list of str).
-
-    Each finding has ``file`` = ``name``, ``path`` ``strings[0x1a2b]`` (an int
-    key, in hex) or ``strings[3]`` (a list index), no line, ``decoded=True``.
-    Bytes are decoded as UTF-8 (errors replaced); other values are skipped.
-    """
-    matcher = _matcher(banned)
-    is_map = isinstance(strings, Mapping)
-    items = strings.items() if is_map else enumerate(strings)
-    findings = []
-    for key, value in items:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if not isinstance(value, str):
-            continue
-        if isinstance(key, int) and not isinstance(key, bool):
-            path = f"strings[{key:#x}]" if is_map else f"strings[{key}]"
-        else:
-            path = format_path(["strings", key])
-        for finding in _value_findings(value, matcher, False):
-            finding.file, finding.path, finding.decoded = name, path, True
-            findings.append(finding)
-    _apply_allowlist(findings, parse_allowlist(allowlist))
     return findings
 
 

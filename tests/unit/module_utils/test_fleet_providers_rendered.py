@@ -1,4 +1,4 @@
-"""Decoded values: scan_document / scan_strings judge YAML and JSON as a reader gets them."""
+"""Decoded values: scan_document judges YAML and JSON as a reader gets them."""
 
 from __future__ import annotations
 
@@ -217,27 +217,6 @@ def test_scan_file_judges_decoded_values(tmp_path):
     assert [(f.file.rsplit("/", 1)[1], f.path, f.decoded) for f in report.failures] == [
         ("a.yaml", "provider", True), ("b.json", "p", True)]
     assert len(report.files) == 3
-
-
-# ------------------------------------------------------------- scan_strings
-
-def test_scan_strings_on_a_dict():
-    table = {0x1A2B: "sk-ant-xxxx", 7: "local", 9: b"\x63laude", 11: None}
-    findings = fp.scan_strings(table, "trail-0001.bin")
-    assert [(f.path, f.term, f.line, f.decoded) for f in findings] == [
-        ("strings[0x1a2b]", "sk-ant-", None, True), ("strings[0x9]", "claude", None, True)]
-    assert fp.format_finding(findings[0]) == (
-        "trail-0001.bin: 'sk-ant-' (anthropic) in strings[0x1a2b] (decoded value)")
-
-
-def test_scan_strings_on_a_list_with_allowlist():
-    findings = fp.scan_strings(["ok", "Anthropic", "claude-3"], "t.bin",
-                               allowlist=[{"path": "t.bin", "key": "strings[2]",
-                                           "reason": "test"}])
-    assert [(f.path, f.term, f.allowed) for f in findings] == [
-        ("strings[1]", "anthropic", False), ("strings[2]", "claude", True)]
-    assert fp.scan_strings([], "t.bin") == []
-    assert fp.scan_strings({"sonnet": "sonnet"}, "t.bin") == []  # no model key here
 
 
 # ----------------------------------------------------------------- properties
