@@ -100,3 +100,10 @@ def test_an_allowlisted_mention_passes(run_module):
     allow = [{"path": "*/SOUL.md", "term": "claude", "reason": "identity text"}]
     status, result = run_module(check_module, check_args(files=files, allowlist=allow))
     assert status == "exit", result.get("msg")
+
+
+def test_an_endpoint_allowlist_entry_without_a_reason_is_a_clear_error(run_module):
+    status, result = run_module(check_module, check_args(
+        endpoint_allowlist=[{"host": "models.example.net"}]))
+    assert status == "fail" and "golden_state_endpoint_allowlist[0]" in result["msg"]
+    assert "reason" in result["msg"]
