@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
-import fleet_providers as fp
+from fleet import providers as fp
 
 GREP_TERMS = ("anthropic|claude|sk-ant|(sonnet|opus|haiku)[-_.]?[0-9]"
               "|model[a-z_-]*[\"']?[ \t]*[:=][ \t]*[\"']?(sonnet|opus|haiku)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
-import fleet_signing as fs
+from fleet import signing as fs
 
 TARGET_VERIFY_RATE = 5_000
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
-from fleet_trail import compile_bytes
-from fleet_trail_verify import verify_trail
+from fleet.trail import compile_bytes
+from fleet.trail_verify import verify_trail
 
 STEPS = 65535 - 2  # 16-bit total_steps, minus TRAIL_BEGIN and TRAIL_END
 

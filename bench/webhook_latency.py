@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "module_utils"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
+from fleet.pull import parse_iso  # noqa: E402
 from fleet_host import FleetHost  # noqa: E402  (found through the path set up above)
-from fleet_pull import parse_iso  # noqa: E402
 
 PHASES = ("receive", "runner start", "git fetch", "playbook", "total")
 TARGET_P50 = 15.0

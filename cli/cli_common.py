@@ -1,10 +1,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers the console scripts share: error lines, argparse integer types, the sign loop.
 
-Imported as ``fleet_cli.cli_common`` when installed and as ``cli_common`` from a
-checkout (``python3 cli/<tool>.py``: cli/ is sys.path[0]). Imports nothing from
-module_utils at import time, so trailctl's core commands work without
-fleet_signing.
+Imports nothing from the signing library at import time, so trailctl's core
+commands work where coincurve is missing.
 """
 
 from __future__ import annotations
@@ -52,21 +50,18 @@ def sign_files(fail: Callable[[str, str], int], key_path: str, paths: Iterable[s
     .sig file).
     """
     # Imported here, not at the top: trailctl's core commands load this module too.
-    from fleet_signing import public_key_hex, read_secret_key_file
+    from fleet.signing import SignatureError, public_key_hex, read_secret_key_file
 
-    # ValueError, not SignatureError: fleet_signing's errors subclass it, and a
-    # caller's modules may have imported fleet_signing as
-    # ansible.module_utils.fleet_signing, whose SignatureError is another class.
     try:
         key = read_secret_key_file(key_path)
         pubkey = public_key_hex(key)  # needs coincurve: a missing library fails here, cleanly
-    except ValueError as exc:
+    except SignatureError as exc:
         return fail("sign", str(exc))
     status = 0
     for path in paths:
         try:
             plan = sign_one(path, key)
-        except ValueError as exc:
+        except SignatureError as exc:
             status = fail("sign", str(exc))
             continue
         if plan.changed:

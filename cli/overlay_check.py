@@ -34,17 +34,14 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run from a checkout, not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from fleet_config_policy import (
+from fleet.config_policy import (
     EXTRA_ALLOW_SOURCE,
     Policy,
     PolicyError,
     load_policy,
     parse_allow_entries,
 )
-from fleet_overlay import (
+from fleet.overlay import (
     OverlayError,
     check_text,
     format_for,
@@ -52,7 +49,7 @@ from fleet_overlay import (
     parse_yaml,
     render_config,
 )
-from fleet_overlay_gate import config_policy_errors
+from fleet.overlay_gate import config_policy_errors
 
 PROG = "overlay-check"
 SCHEMA_REL = Path("roles/golden_state/files/schema/config.v1.schema.json")

@@ -23,12 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run from a checkout, not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-
-from fleet_providers import (
+from fleet.providers import (
     DEFAULT_BANNED,
     ScanReport,
     format_finding,

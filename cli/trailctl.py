@@ -2,31 +2,26 @@
 """trailctl: compile, disassemble, verify and fingerprint Trail-FLUX v1 trails.
 
 Exit status: 0 ok / valid, 1 invalid input (findings on stdout), 2 usage error.
-Signing subcommands (keygen, sign, ...) come from ``trailctl_signing`` when it
-is installed beside this file: it defines ``register(subparsers)``.
+Signing subcommands (keygen, sign, ...) come from ``fleet_cli.trailctl_signing``,
+which defines ``register(subparsers)``; without it the core subcommands still work.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run from a checkout, not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-    from cli_common import error, non_negative_int, positive_int
-else:
-    from fleet_cli.cli_common import error, non_negative_int, positive_int
-
-from fleet_files import atomic_write
-from fleet_trail import TrailError, compile_bytes, disassemble, fingerprint, load_worklog
-from fleet_trail_verify import (
+from fleet.files import atomic_write
+from fleet.trail import TrailError, compile_bytes, disassemble, fingerprint, load_worklog
+from fleet.trail_verify import (
     DEFAULT_MAX_SIZE,
     SignaturePolicy,
     verify_trail,
     verify_trail_file,
 )
+from fleet_cli.cli_common import error, non_negative_int, positive_int
 
 
 def _error(command: str, message: str) -> int:
@@ -95,7 +90,7 @@ def _load_policy(args: argparse.Namespace) -> SignaturePolicy | None:
     if args.trusted_keys is None and threshold > 0:
         raise _Usage("--threshold/--revoked-keys need --trusted-keys")
     try:
-        import fleet_signing
+        from fleet import signing as fleet_signing
     except ImportError as exc:
         raise TrailError(f"signature checks need fleet_signing: {exc}") from None
     trusted = fleet_signing.load_key_list(args.trusted_keys) if args.trusted_keys else []
@@ -146,12 +141,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _load_plugins(subparsers) -> None:
     """Register optional subcommand modules (signing) when they are installed."""
     try:
-        if __package__:
-            from fleet_cli import trailctl_signing as plugin
-        else:
-            import trailctl_signing as plugin
+        plugin = importlib.import_module("fleet_cli.trailctl_signing")
     except ModuleNotFoundError as exc:
-        if exc.name in ("trailctl_signing", "fleet_cli.trailctl_signing"):
+        if exc.name == "fleet_cli.trailctl_signing":
             return  # not installed: the core subcommands still work
         print(f"trailctl: warning: signing subcommands unavailable: {exc}", file=sys.stderr)
         return

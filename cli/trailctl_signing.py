@@ -11,15 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run from a checkout, not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-    from cli_common import error, positive_int, sign_files
-else:
-    from fleet_cli.cli_common import error, positive_int, sign_files
-
-from fleet_signing import (
+from fleet.signing import (
     SignatureError,
     generate_secret_key,
     load_key_list,
@@ -31,6 +24,7 @@ from fleet_signing import (
     sign_file,
     verify_policy,
 )
+from fleet_cli.cli_common import error, positive_int, sign_files
 
 
 def _error(command: str, message: str) -> int:

@@ -12,16 +12,9 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-if __package__ in (None, ""):  # run from a checkout, not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-    from cli_common import error, positive_int, sign_files
-else:
-    from fleet_cli.cli_common import error, positive_int, sign_files
-
-from fleet_files import atomic_write
-from fleet_trust_root import (
+from fleet.files import atomic_write
+from fleet.trust_root import (
     KEY_LIST_TYPE,
     MEDIA_TYPE,
     ROOT_TYPE,
@@ -44,6 +37,7 @@ from fleet_trust_root import (
     write_pin,
     write_state,
 )
+from fleet_cli.cli_common import error, positive_int, sign_files
 
 
 class UsageError(Exception):

@@ -14,18 +14,9 @@ Matching follows module_utils/fleet_providers.py (docs/providers.md).
 
 from __future__ import annotations
 
-import os
-import sys
-
 from ansible.errors import AnsibleFilterError
-
-try:
-    from ansible.module_utils.fleet_providers import banned_entries as _banned_entries
-    from ansible.module_utils.fleet_providers import is_banned, scan_data
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-    from fleet_providers import banned_entries as _banned_entries
-    from fleet_providers import is_banned, scan_data
+from fleet.providers import banned_entries as _banned_entries
+from fleet.providers import is_banned, scan_data
 
 
 def _checked(filter_name: str, call, *args):

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 
 from ansible.errors import AnsibleFilterError
-
-try:
-    from ansible.module_utils.fleet_trail_verify import DEFAULT_MAX_SIZE, verify_trail
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-    from fleet_trail_verify import DEFAULT_MAX_SIZE, verify_trail
+from fleet.trail_verify import DEFAULT_MAX_SIZE, verify_trail
 
 
 def _trail_bytes(value, filter_name: str) -> bytes:

@@ -9,16 +9,8 @@ repository's keys. Logic: module_utils/fleet_trust_root.py.
 
 from __future__ import annotations
 
-import os
-import sys
-
 from ansible.errors import AnsibleFilterError
-
-try:
-    from ansible.module_utils.fleet_trust_root import trust_decision as _trust_decision
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-    from fleet_trust_root import trust_decision as _trust_decision
+from fleet.trust_root import trust_decision as _trust_decision
 
 
 def trust_decision(root, trusted_keys=None, revoked_keys=None, threshold=1) -> dict:

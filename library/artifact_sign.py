@@ -100,8 +100,8 @@ files:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_files import read_private_file
-from ansible.module_utils.fleet_signing import (
+from ansible.module_utils.fleet.files import read_private_file
+from ansible.module_utils.fleet.signing import (
     SignatureError,
     dump_sig_file,
     npub,

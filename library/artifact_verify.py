@@ -113,8 +113,10 @@ files:
 import glob
 import os
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_signing import (
+from ansible.module_utils.fleet.signing import (
     SignatureError,
     normalise_key_list,
     normalise_revoked_list,

@@ -170,7 +170,7 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_providers import (
+from ansible.module_utils.fleet.providers import (
     ScanReport,
     format_finding,
     parse_allowlist,

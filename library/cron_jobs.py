@@ -195,8 +195,11 @@ msg:
 import os
 import pwd
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files
+import ansible.module_utils.fleet.providers  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_cron import (
+from ansible.module_utils.fleet.cron import (
     PREFIX_RE,
     CronValidationError,
     apply_change,

@@ -161,8 +161,10 @@ msg:
 
 import os
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_file_tree import (
+from ansible.module_utils.fleet.file_tree import (
     FileTreeError,
     apply_change,
     diffs,

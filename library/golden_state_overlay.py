@@ -138,8 +138,10 @@ import grp
 import os
 import pwd
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_overlay import (
+from ansible.module_utils.fleet.overlay import (
     FileSpec,
     OverlayError,
     OverlayStore,

@@ -170,18 +170,22 @@ errors:
     - "/home/wizard/.hermes/config.yaml:52: 'anthropic' (anthropic) in auxiliary.vision.provider"
 """
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.config_policy
+import ansible.module_utils.fleet.files
+import ansible.module_utils.fleet.providers  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_overlay import (
+from ansible.module_utils.fleet.overlay import (
     OverlayError,
     format_for,
     load_schema,
     render_config,
 )
-from ansible.module_utils.fleet_overlay_gate import GatePolicy, PolicyError, RenderedFile, judge
+from ansible.module_utils.fleet.overlay_gate import GatePolicy, PolicyError, RenderedFile, judge
 
 
 def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict) -> list[str]:
-    from ansible.module_utils.fleet_signing import (
+    from ansible.module_utils.fleet.signing import (
         SignatureError,
         read_sig_file,
         sig_path_for,

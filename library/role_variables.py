@@ -132,7 +132,7 @@ msg:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_role_vars import (
+from ansible.module_utils.fleet.role_vars import (
     RoleVarsError,
     find_sources,
     format_undeclared,

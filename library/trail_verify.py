@@ -185,9 +185,13 @@ trails:
 import glob
 import os
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files
+import ansible.module_utils.fleet.providers
+import ansible.module_utils.fleet.signing  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_trail import Finding
-from ansible.module_utils.fleet_trail_verify import (
+from ansible.module_utils.fleet.trail import Finding
+from ansible.module_utils.fleet.trail_verify import (
     SignaturePolicy,
     verify_trail_file,
 )

@@ -212,8 +212,11 @@ installed:
 import json
 import os
 
+# Mitogen ships only the module_utils a module names: these are used indirectly.
+import ansible.module_utils.fleet.files
+import ansible.module_utils.fleet.signing  # noqa: F401
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.fleet_trust_root import (
+from ansible.module_utils.fleet.trust_root import (
     KEY_LIST_TYPE,
     ROOT_TYPE,
     SignatureError,

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fleet_pull import parse_iso
+from fleet.pull import parse_iso
 
 from .fleet_host import ROOT, FleetHost, wait_until
 

@@ -20,8 +20,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fleet_signing import generate_secret_key, public_key_hex, sign_artifact, write_sig_file
-from fleet_trust_root import make_key_list, make_root, write_pin
+from fleet.signing import generate_secret_key, public_key_hex, sign_artifact, write_sig_file
+from fleet.trust_root import make_key_list, make_root, write_pin
 
 from tests.e2e.podman_host import PodmanHost, ansible_playbook, checkout_copy, write_inventory
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cli_common
-import fleet_signing as fs
 import pytest
+from fleet import signing as fs
+from fleet_cli import cli_common
 
 ROOT = Path(__file__).resolve().parents[3]
 

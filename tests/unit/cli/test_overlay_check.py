@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import overlay_check
 import pytest
 import yaml
+from fleet_cli import overlay_check
 
 ROOT = Path(__file__).resolve().parents[3]
 OVERLAY = ROOT / "roles" / "golden_state" / "files" / "overlay"
@@ -76,7 +76,7 @@ def test_unreadable_and_non_utf8_files_exit_1(tmp_path, capsys):
 
 
 def test_runs_from_a_checkout():
-    proc = subprocess.run([sys.executable, str(ROOT / "cli" / "overlay_check.py"), "-q",
+    proc = subprocess.run([sys.executable, "-m", "fleet_cli.overlay_check", "-q",
                            str(OVERLAY / "channel_directory.json")],
                           capture_output=True, text=True, check=False)
     # the source is a template ({{ wizard_name }} as a key is still valid JSON)

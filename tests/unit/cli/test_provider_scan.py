@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import provider_scan
 import pytest
+from fleet_cli import provider_scan
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data" / "providers"
@@ -100,7 +100,7 @@ def test_usage_errors_exit_2(capsys):
 
 def test_runs_from_a_checkout(clean):
     (clean / "bad.json").write_text('{"provider": "Anthropic"}\n')
-    proc = subprocess.run([sys.executable, str(ROOT / "cli" / "provider_scan.py"), str(clean)],
+    proc = subprocess.run([sys.executable, "-m", "fleet_cli.provider_scan", str(clean)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.strip().endswith("bad.json:1:15: 'anthropic' (anthropic) in provider")

@@ -9,9 +9,9 @@ import sys
 import types
 from pathlib import Path
 
-import fleet_trail as ft
 import pytest
-import trailctl
+from fleet import trail as ft
+from fleet_cli import trailctl
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKLOG_YAML = """\
@@ -163,7 +163,7 @@ def test_fingerprint(trail, tmp_path, capsys):
 
 
 def test_signature_policy_options(trail, tmp_path, capsys):
-    signing = pytest.importorskip("fleet_signing")
+    from fleet import signing as signing
     secret = signing.generate_secret_key()
     keys = tmp_path / "trusted.yaml"
     keys.write_text(f"- name: ops\n  pubkey: {signing.public_key_hex(secret)}\n")
@@ -190,22 +190,22 @@ def test_plugin_hook_registers_subcommands(monkeypatch, capsys):
         hello.set_defaults(func=lambda args: 0)
 
     plugin.register = register
-    monkeypatch.setitem(sys.modules, "trailctl_signing", plugin)
+    monkeypatch.setitem(sys.modules, "fleet_cli.trailctl_signing", plugin)
     assert trailctl.main(["hello"]) == 0
 
 
 def test_plugin_absent_is_skipped(monkeypatch):
-    monkeypatch.setitem(sys.modules, "trailctl_signing", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "fleet_cli.trailctl_signing", None)  # import fails
     parser = trailctl.build_parser()
     assert parser.parse_args(["fingerprint", "x"]).command == "fingerprint"
 
 
 def test_runs_from_checkout_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "cli" / "trailctl.py"), "verify",
+    result = subprocess.run([sys.executable, "-m", "fleet_cli.trailctl", "verify",
                              str(tmp_path / "missing.trail")], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 1
     assert "READ_ERROR" in result.stdout and "Traceback" not in result.stderr
-    helped = subprocess.run([sys.executable, str(ROOT / "cli" / "trailctl.py"), "--help"],
+    helped = subprocess.run([sys.executable, "-m", "fleet_cli.trailctl", "--help"],
                             capture_output=True, text=True, check=False)
     assert helped.returncode == 0 and "fingerprint" in helped.stdout

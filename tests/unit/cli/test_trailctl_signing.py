@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fleet_signing as fs
 import pytest
-import trailctl_signing
+from fleet import signing as fs
+from fleet_cli import trailctl_signing
 
 CLI = Path(trailctl_signing.__file__)
 

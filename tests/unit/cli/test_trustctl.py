@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fleet_signing as fs
 import pytest
-import trustctl
+from fleet import signing as fs
+from fleet_cli import trustctl
 
 CLI = Path(trustctl.__file__)
 NOW = "2030-06-01T00:00:00Z"

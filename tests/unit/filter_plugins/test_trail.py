@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import fleet_trail as ft
 import pytest
 from ansible.errors import AnsibleFilterError
+from fleet import trail as ft
 from trail import FilterModule
 
 DATA = ft.compile_bytes([

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import artifact_sign
-import fleet_signing as fs
 import pytest
+from fleet import signing as fs
 
 
 @pytest.fixture

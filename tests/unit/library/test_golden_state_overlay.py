@@ -139,8 +139,7 @@ def test_check_reports_every_error_with_file_and_path(run_module, tmp_path):
 
 
 def test_check_signatures(run_module, tmp_path):
-    fleet_signing = pytest.importorskip("fleet_signing")
-    pytest.importorskip("coincurve")
+    from fleet import signing as fleet_signing
     key = fleet_signing.generate_secret_key()
     pub = fleet_signing.public_key_hex(key)
     src = tmp_path / "config.yaml"

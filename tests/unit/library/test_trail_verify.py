@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-import fleet_trail as ft
 import pytest
 import trail_verify
+from fleet import signing
+from fleet import trail as ft
 
 
 def worklog(trail_id: str, *paths: str) -> list[dict]:
@@ -150,7 +151,6 @@ def test_threshold_without_trusted_keys(run_module, trails):
     assert status == "fail" and "trusted_keys is empty" in result["msg"]
 
 
-signing = pytest.importorskip("fleet_signing")
 
 
 def make_key(name):

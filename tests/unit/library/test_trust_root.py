@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import fleet_signing as fs
-import fleet_trust_root as tr
 import pytest
 import trust_root
+from fleet import signing as fs
+from fleet import trust_root as tr
 
 FUTURE = "2099-01-01T00:00:00Z"
 NOW = "2030-06-01T00:00:00Z"

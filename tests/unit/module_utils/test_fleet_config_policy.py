@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fleet_config_policy import (
+from fleet.config_policy import (
     PolicyError,
     Violation,
     check_config,
@@ -21,7 +21,7 @@ from fleet_config_policy import (
     load_policy_text,
     parse_policy,
 )
-from fleet_overlay import render_config
+from fleet.overlay import render_config
 from hypothesis import assume, given
 from hypothesis import strategies as st
 

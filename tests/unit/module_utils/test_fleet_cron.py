@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-import fleet_cron
 import pytest
-from fleet_cron import CronValidationError, Job, parse_schedule, render_job, validate_jobs
+from fleet import cron as fleet_cron
+from fleet.cron import CronValidationError, Job, parse_schedule, render_job, validate_jobs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -256,7 +256,7 @@ def test_published_schema_file_matches_module_utils():
 
 
 def test_schema_agrees_with_the_checks_on_examples():
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     validator = jsonschema.Draft202012Validator(fleet_cron.JOB_SCHEMA)
     assert validator.is_valid([job(), {"name": "x", "state": "absent"}])
     assert validator.is_valid({"jobs": [job(environment={"A": "b", "N": 1})]})
@@ -419,7 +419,7 @@ def test_checks_are_complete_without_jsonschema(monkeypatch):
 
 
 def test_repository_definitions_file_is_valid_and_empty():
-    yaml = pytest.importorskip("yaml")
+    import yaml
     raw = yaml.safe_load((ROOT / "roles/cron_manager/files/jobs.yml").read_text())
     assert validate_jobs([("jobs.yml", fleet_cron.definitions_jobs(raw, "jobs.yml"))]) == []
 

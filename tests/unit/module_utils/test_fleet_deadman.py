@@ -9,9 +9,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import fleet_deadman as fd
 import pytest
-from fleet_deadman import Config, Observation, State, decide
+from fleet import deadman as fd
+from fleet.deadman import Config, Observation, State, decide
 
 T0 = 1_800_000_000.0  # a fixed wall-clock origin
 

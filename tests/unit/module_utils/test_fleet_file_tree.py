@@ -10,9 +10,9 @@ import pwd
 import stat
 from pathlib import Path
 
-import fleet_file_tree as ft
 import pytest
-from fleet_file_tree import (
+from fleet import file_tree as ft
+from fleet.file_tree import (
     Change,
     Current,
     FileTreeError,
@@ -24,7 +24,7 @@ from fleet_file_tree import (
     plan,
     read_current,
 )
-from fleet_files import atomic_write
+from fleet.files import atomic_write
 
 AS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="changing ownership needs root")

@@ -7,8 +7,8 @@ import os
 import stat
 import tempfile
 
-import fleet_file_tree as ft
 import pytest
+from fleet import file_tree as ft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import fleet_overlay
 import pytest
 import yaml
-from fleet_overlay import (
+from fleet import overlay as fleet_overlay
+from fleet.overlay import (
     HIDDEN_CONTENT,
     FileSpec,
     OverlayError,

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-import fleet_providers as fp
 import pytest
+from fleet import providers as fp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from unittest import mock
 
-import fleet_providers as fp
 import pytest
 import yaml
+from fleet import providers as fp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -16,9 +16,9 @@ import threading
 import time
 from pathlib import Path
 
-import fleet_pull
 import pytest
-from fleet_pull import ConfigError, PullConfig, RunResult
+from fleet import pull as fleet_pull
+from fleet.pull import ConfigError, PullConfig, RunResult
 
 RECAP_OUTPUT = textwrap.dedent("""\
     Starting Ansible Pull at 2026-01-01 00:00:00

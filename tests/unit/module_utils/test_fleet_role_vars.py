@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fleet_role_vars as frv
 import pytest
 import yaml
+from fleet import role_vars as frv
 
 ROOT = Path(__file__).resolve().parents[3]
 SITE_SPEC = ROOT / "playbooks" / "vars" / "site.argument_specs.yml"

@@ -9,8 +9,8 @@ import json
 import os
 from pathlib import Path
 
-import fleet_signing as fs
 import pytest
+from fleet import signing as fs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

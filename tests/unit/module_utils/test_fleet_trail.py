@@ -6,8 +6,8 @@ import hashlib
 import struct
 from pathlib import Path
 
-import fleet_trail as ft
 import pytest
+from fleet import trail as ft
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "trails"
 

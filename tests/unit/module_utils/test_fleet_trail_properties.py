@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import hashlib
 
-import fleet_trail as ft
-import fleet_trail_verify as fv
+from fleet import trail as ft
+from fleet import trail_verify as fv
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

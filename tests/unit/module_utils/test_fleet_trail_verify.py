@@ -6,9 +6,10 @@ import hashlib
 import struct
 from pathlib import Path
 
-import fleet_trail as ft
-import fleet_trail_verify as fv
 import pytest
+from fleet import signing
+from fleet import trail as ft
+from fleet import trail_verify as fv
 
 
 def ref(text: str) -> tuple[int, int]:
@@ -280,7 +281,6 @@ def test_compiled_trails_verify():
 
 # --- signatures ----------------------------------------------------------------------
 
-signing = pytest.importorskip("fleet_signing")
 
 
 @pytest.fixture
@@ -351,10 +351,7 @@ def test_signature_file_beside_trail(tmp_path, keys):
 
 
 def test_signature_unavailable(monkeypatch, keys):
-    def missing():
-        raise ImportError("No module named 'fleet_signing'")
-
-    monkeypatch.setattr(fv, "_signing", missing)
+    monkeypatch.setattr(fv.signing, "COINCURVE_IMPORT_ERROR", "No module named 'coincurve'")
     policy = fv.SignaturePolicy(trusted=trusted(keys, "ops-a"))
     report = fv.verify_trail(GOOD, policy=policy, signatures=[{}])
     assert codes(report) == [("SIGNATURE_UNAVAILABLE", 0, None)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 
-import fleet_signing as fs
-import fleet_trust_root as tr
 import pytest
+from fleet import signing as fs
+from fleet import trust_root as tr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -17,16 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-# Installed: fleet_deadman.py and fleet_files.py sit next to this program.
-# From a checkout: they are in ../module_utils.
-_HERE = Path(__file__).resolve().parent
-for _path in (_HERE.parent / "module_utils", _HERE):
-    if _path.is_dir() and str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-import fleet_deadman  # noqa: E402
+from fleet import deadman as fleet_deadman
 
 DEFAULT_CONFIG = "/etc/golden-state/deadman.json"
 

@@ -26,10 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write, fsync_dir
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write, fsync_dir
+from .files import atomic_write, fsync_dir
 
 STATES = ("file", "directory", "link")
 DEFAULT_MODES = {"file": 0o644, "directory": 0o755}

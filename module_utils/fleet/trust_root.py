@@ -30,42 +30,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
-    from ansible.module_utils.fleet_signing import (
-        PolicyResult,
-        SignatureError,
-        load_key_list,
-        load_revoked_list,
-        normalise_key_list,
-        parse_public_key,
-        parse_secret_key,
-        plan_signature,
-        public_key_hex,
-        read_sig_file,
-        sig_path_for,
-        sign_file,
-        verify_policy,
-        write_sig_file,
-    )
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write
-    from fleet_signing import (
-        PolicyResult,
-        SignatureError,
-        load_key_list,
-        load_revoked_list,
-        normalise_key_list,
-        parse_public_key,
-        parse_secret_key,
-        plan_signature,
-        public_key_hex,
-        read_sig_file,
-        sig_path_for,
-        sign_file,
-        verify_policy,
-        write_sig_file,
-    )
+from .files import atomic_write
+from .signing import (
+    PolicyResult,
+    SignatureError,
+    load_key_list,
+    load_revoked_list,
+    normalise_key_list,
+    parse_public_key,
+    parse_secret_key,
+    plan_signature,
+    public_key_hex,
+    read_sig_file,
+    sig_path_for,
+    sign_file,
+    verify_policy,
+    write_sig_file,
+)
 
 ROOT_TYPE = "fleet-trust-root"
 KEY_LIST_TYPE = "fleet-key-list"

@@ -20,15 +20,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# Installed: module_utils sit next to this file. From a checkout: ../module_utils.
-for candidate in (HERE, HERE.parent / "module_utils"):
-    if (candidate / "fleet_pull.py").is_file() and str(candidate) not in sys.path:
-        sys.path.insert(0, str(candidate))
-
-import fleet_pull  # noqa: E402  (found through the path set up above)
+from fleet import pull as fleet_pull
 
 DEFAULT_CONFIG = "/etc/golden-state/pull.json"
 

@@ -66,10 +66,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_providers import format_path
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_providers import format_path
+from .providers import format_path
 
 VERSION = 1
 EXTRA_ALLOW_SOURCE = "golden_state_endpoint_allowlist"

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import deadman_check
-import fleet_deadman as fd
 import pytest
+from fleet import deadman as fd
+from fleet_cli import deadman_check
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "deadman_check.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "cli" / "deadman_check.py"
 T0 = 1_800_000_000.0
 
 

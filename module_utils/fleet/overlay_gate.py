@@ -21,14 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_config_policy import PolicyError, check_config_policy
-    from ansible.module_utils.fleet_overlay import OverlayError, check_text, parse_yaml
-    from ansible.module_utils.fleet_providers import format_finding, scan_document
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_config_policy import PolicyError, check_config_policy
-    from fleet_overlay import OverlayError, check_text, parse_yaml
-    from fleet_providers import format_finding, scan_document
+from .config_policy import PolicyError, check_config_policy
+from .overlay import OverlayError, check_text, parse_yaml
+from .providers import format_finding, scan_document
 
 _SCAN_FORMAT = {"config": "yaml", "yaml": "yaml", "json": "json", "text": "text"}
 

@@ -33,10 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
-except ImportError:  # plain Python: module_utils/ (or the program's directory) is on sys.path
-    from fleet_files import atomic_write
+from .files import atomic_write
 
 STATE_VERSION = 1
 HISTORY_MAX_BYTES = 1 << 20  # rotate history.jsonl to history.jsonl.1 beyond this

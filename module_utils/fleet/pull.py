@@ -34,10 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
-except ImportError:  # plain Python: module_utils/ (or the runner's own dir) is on sys.path
-    from fleet_files import atomic_write
+from .files import atomic_write
 
 TRIGGER_SUFFIX = ".trigger"
 MAX_TRIGGER_BYTES = 4096

@@ -25,16 +25,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # installed copy: fleet_overlay.py sits beside this file
-    here = Path(__file__).resolve().parent
-    for candidate in (here, here.parent / "module_utils"):
-        if (candidate / "fleet_overlay.py").exists():
-            sys.path.insert(0, str(candidate))
-            break
-
-from fleet_overlay import DEFAULT_STATE_DIR, KNOWN_GOOD, OverlayError, OverlayStore
+from fleet.overlay import DEFAULT_STATE_DIR, KNOWN_GOOD, OverlayError, OverlayStore
 
 PROG = "golden-state-overlay"
 

@@ -22,12 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write
-    from ansible.module_utils.fleet_providers import format_finding, scan_text
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write
-    from fleet_providers import format_finding, scan_text
+from .files import atomic_write
+from .providers import format_finding, scan_text
 
 
 class CronValidationError(ValueError):

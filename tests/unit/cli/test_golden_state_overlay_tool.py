@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fleet_overlay import FileSpec, OverlayStore
+from fleet.overlay import FileSpec, OverlayStore
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _load_tool():
     # by path: library/golden_state_overlay.py (the Ansible module) has the same name
     spec = importlib.util.spec_from_file_location(
-        "golden_state_overlay_tool", ROOT / "scripts" / "golden_state_overlay.py")
+        "golden_state_overlay_tool", ROOT / "cli" / "golden_state_overlay.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -106,17 +106,11 @@ def test_usage_error_exits_2(tmp_path):
     assert exc.value.code == 2
 
 
-def test_installed_layout_runs_with_stdlib_only(tmp_path, env):
-    """The role installs the script beside fleet_overlay.py and fleet_files.py."""
+def test_runs_as_installed_program(env):
+    """The package's console script (the host's golden-state-overlay) in an isolated interpreter."""
     _home, state, store, apply = env
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for src in (ROOT / "scripts" / "golden_state_overlay.py",
-                ROOT / "module_utils" / "fleet_overlay.py",
-                ROOT / "module_utils" / "fleet_files.py"):
-        (lib / src.name).write_bytes(src.read_bytes())
     apply("1")
-    proc = subprocess.run([sys.executable, "-I", str(lib / "golden_state_overlay.py"),
+    proc = subprocess.run([sys.executable, "-I", "-m", "fleet_cli.golden_state_overlay",
                            "--state-dir", str(state), "mark-known-good"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -43,10 +43,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write, fsync_dir
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write, fsync_dir
+from .files import atomic_write, fsync_dir
 
 DEFAULT_STATE_DIR = "/var/lib/golden-state/overlay"
 DEFAULT_KEEP = 5

@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pull_runner
 import pytest
+from fleet_cli import pull_runner
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "pull_runner.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "cli" / "pull_runner.py"
 
 
 @pytest.fixture

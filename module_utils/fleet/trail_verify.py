@@ -24,34 +24,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_providers import scan_text
-    from ansible.module_utils.fleet_trail import (
-        OP_BEGIN,
-        OP_END,
-        OP_NAMES,
-        STATUS_NAMES,
-        STRUCTURAL,
-        Finding,
-        encode_raw,
-        guess_agent,
-        parse,
-        referenced_keys,
-    )
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_providers import scan_text
-    from fleet_trail import (
-        OP_BEGIN,
-        OP_END,
-        OP_NAMES,
-        STATUS_NAMES,
-        STRUCTURAL,
-        Finding,
-        encode_raw,
-        guess_agent,
-        parse,
-        referenced_keys,
-    )
+from . import signing
+from .providers import scan_text
+from .trail import (
+    OP_BEGIN,
+    OP_END,
+    OP_NAMES,
+    STATUS_NAMES,
+    STRUCTURAL,
+    Finding,
+    encode_raw,
+    guess_agent,
+    parse,
+    referenced_keys,
+)
 
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 
@@ -104,15 +90,6 @@ class TrailReport:
         """Human-readable findings: ``file:offset 0x..: step N: CODE message``."""
         prefix = name or self.path or "<trail>"
         return [f"{prefix}:{finding}" for finding in self.findings]
-
-
-def _signing():
-    """Import the signing helpers only when a policy asks for them."""
-    try:
-        from ansible.module_utils import fleet_signing
-    except ImportError:
-        import fleet_signing
-    return fleet_signing
 
 
 def verify_trail(data, *, expected_fingerprint: str | None = None,
@@ -228,15 +205,14 @@ def _check_signatures(report: TrailReport, data: bytes, policy: SignaturePolicy,
             findings.append(Finding("SIGNATURE_MISSING", "no signature file; "
                                     f"{policy.threshold} trusted signature(s) required"))
         return
+    if signing.COINCURVE_IMPORT_ERROR is not None:
+        if policy.threshold > 0:
+            findings.append(Finding("SIGNATURE_UNAVAILABLE", "signature checks need the coincurve "
+                                    f"library: {signing.COINCURVE_IMPORT_ERROR}"))
+        return
     try:
-        signing = _signing()
         result = signing.verify_policy(data, signatures, policy.trusted,
                                        list(policy.revoked), max(policy.threshold, 1))
-    except ImportError as exc:
-        if policy.threshold > 0:
-            findings.append(Finding("SIGNATURE_UNAVAILABLE", f"signature checks need "
-                                    f"fleet_signing: {exc}"))
-        return
     except ValueError as exc:
         if policy.threshold > 0:
             findings.append(Finding("SIGNATURE_INVALID", str(exc)))
@@ -286,8 +262,6 @@ def _read_signatures(sig_path: str) -> tuple[list[dict] | None, str | None]:
     if not os.path.exists(sig_path):
         return None, None
     try:
-        return _signing().read_sig_file(sig_path), None
-    except ImportError as exc:
-        return None, f"signature checks need fleet_signing: {exc}"
+        return signing.read_sig_file(sig_path), None
     except (ValueError, OSError) as exc:
         return None, f"{sig_path}: {exc}"

@@ -12,7 +12,8 @@ from pathlib import Path
 import harness_standin as hs
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "harness_standin.py"
+SCRIPT = (Path(__file__).resolve().parents[3]
+          / "roles" / "harness_service" / "files" / "harness_standin.py")
 
 
 @pytest.fixture

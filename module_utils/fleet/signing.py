@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-try:  # inside Ansible: AnsiballZ ships module_utils under this package
-    from ansible.module_utils.fleet_files import atomic_write, read_private_file
-except ImportError:  # plain Python: module_utils/ is on sys.path
-    from fleet_files import atomic_write, read_private_file
+from .files import atomic_write, read_private_file
 
 try:
     import coincurve
