@@ -7,9 +7,9 @@
     golden-state-overlay mark-known-good
     golden-state-overlay rollback [--to known-good|SNAPSHOT]
 
-Installed by the golden_state role as /usr/local/sbin/golden-state-overlay,
-next to module_utils/fleet_overlay.py under /usr/local/lib/golden-state/.
-Standard library only (host python3). The deadman switch calls
+A console script of the fleet package (logic: module_utils/fleet/overlay.py),
+installed by the base role into the pull agent's virtualenv and linked into
+fleet_sbin_dir. The deadman switch calls
 ``mark-known-good`` when the harness is healthy and ``rollback --to
 known-good`` when its restarts are exhausted; rollback does not restart the
 harness (the caller does).

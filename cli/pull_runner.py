@@ -8,8 +8,9 @@
     golden-state-pull status                               pause flag, lock, queue, last run
     golden-state-pull history [-n N]                       the last N runs, one JSON line each
 
-Installed by the pull_agent role as /usr/local/lib/golden-state/pull_runner.py
-next to its module_utils (fleet_pull.py, fleet_files.py); the logic lives there.
+A console script of the fleet package (logic: module_utils/fleet/pull.py),
+installed by the base role into the pull agent's virtualenv and linked into
+fleet_sbin_dir; the pull_agent role writes its configuration and units.
 Exit status: 0 ok (or handed to the running runner), 1 the pull failed or bad
 input, 2 usage error.
 """

@@ -48,7 +48,7 @@ attributes:
 requirements:
   - coincurve >= 21
 author:
-  - Fleet golden state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

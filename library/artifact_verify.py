@@ -21,11 +21,11 @@ options:
       - Files to verify. Entries holding C(*), C(?) or C([) are glob patterns,
         which must match at least one file (C(.sig) files are skipped).
     type: list
-    elements: str
+    elements: path
     required: true
   trusted_keys:
     description:
-      - Trusted signers, usually O(trusted_keys=golden_state_trusted_keys).
+      - Trusted signers, usually O(trusted_keys=fleet_trusted_keys).
     type: list
     elements: dict
     required: true
@@ -41,14 +41,14 @@ options:
   revoked_keys:
     description:
       - Public keys (hex or C(npub1...)) whose signatures never count,
-        usually O(revoked_keys=golden_state_revoked_keys).
+        usually O(revoked_keys=fleet_revoked_keys).
     type: list
     elements: str
     default: []
   threshold:
     description:
       - Number of distinct trusted, unrevoked keys that must have signed,
-        usually O(threshold=golden_state_signature_threshold).
+        usually O(threshold=fleet_signature_threshold).
     type: int
     default: 1
 attributes:
@@ -57,19 +57,20 @@ attributes:
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 requirements:
   - coincurve >= 21
 author:
-  - Fleet golden state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
 - name: Refuse a trail that two operators have not signed
   artifact_verify:
     path: /srv/trails/*.trail.json
-    trusted_keys: "{{ golden_state_trusted_keys }}"
-    revoked_keys: "{{ golden_state_revoked_keys | default([]) }}"
-    threshold: "{{ golden_state_signature_threshold | default(1) }}"
+    trusted_keys: "{{ fleet_trusted_keys }}"
+    revoked_keys: "{{ fleet_revoked_keys | default([]) }}"
+    threshold: "{{ fleet_signature_threshold | default(1) }}"
 """
 
 RETURN = r"""
@@ -114,7 +115,7 @@ import glob
 import os
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files  # noqa: F401
+import ansible.module_utils.fleet.files  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.signing import (
     SignatureError,
@@ -131,12 +132,12 @@ def _expand(module: AnsibleModule, patterns: list[str]) -> list[str]:
     paths: list[str] = []
     for pattern in patterns:
         if glob.has_magic(pattern):
-            matches = sorted(p for p in glob.glob(os.path.expanduser(pattern))
+            matches = sorted(p for p in glob.glob(pattern)
                              if os.path.isfile(p) and not p.endswith(".sig"))
             if not matches:
                 module.fail_json(msg=f"path: no file matches {pattern}")
         else:
-            matches = [os.path.expanduser(pattern)]
+            matches = [pattern]
         paths.extend(p for p in matches if p not in paths)
     return paths
 
@@ -159,13 +160,15 @@ def _verify_file(path: str, trusted, revoked, threshold: int) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "list", "elements": "str", "required": True},
+            "path": {"type": "list", "elements": "path", "required": True},
             "trusted_keys": {
                 "type": "list", "elements": "dict", "required": True,
+                "no_log": False,  # public keys
                 "options": {"name": {"type": "str", "required": True},
                             "pubkey": {"type": "str", "required": True}},
             },
-            "revoked_keys": {"type": "list", "elements": "str", "default": []},
+            "revoked_keys": {"type": "list", "elements": "str", "default": [],
+                             "no_log": False},  # public keys
             "threshold": {"type": "int", "default": 1},
         },
         supports_check_mode=True,

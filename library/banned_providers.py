@@ -20,7 +20,7 @@ description:
   - "Read-only; behaves identically in check mode. Run it on the controller
     (C(delegate_to: localhost)) so C(paths) refer to the repository checkout."
 version_added: "0.1.0"
-author: wizard fleet maintainers
+author: Wizard fleet maintainers (!UNKNOWN)
 options:
   banned:
     description:

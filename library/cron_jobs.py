@@ -22,7 +22,7 @@ description:
   - "O(state=report) changes nothing and returns RV(drift). O(state=validate) only
     validates (no host access; use it with C(delegate_to: localhost))."
 version_added: "0.1.0"
-author: wizard fleet maintainers
+author: Wizard fleet maintainers (!UNKNOWN)
 options:
   jobs:
     description:
@@ -83,8 +83,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would be created, updated and removed; writes nothing.
   diff_mode:
     support: full
+    description: Before and after text of every job file that changes.
 notes:
   - Standard library only; runs on the host's python3. Where C(jsonschema) is importable
     the declarations are also checked against the published schema.
@@ -163,7 +165,10 @@ drift:
   returned: when state is report
   type: dict
   contains:
-    in_sync: {description: No managed job missing, changed or stale., type: bool}
+    in_sync:
+      description: True when no declared job is missing, changed or in conflict and no managed
+        file is stale.
+      type: bool
     missing: {description: Declared jobs without their file., type: list, elements: str}
     changed: {description: Declared jobs whose file differs., type: list, elements: str}
     stale: {description: Managed files no longer declared., type: list, elements: str}
@@ -196,8 +201,8 @@ import os
 import pwd
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files
-import ansible.module_utils.fleet.providers  # noqa: F401
+import ansible.module_utils.fleet.files  # pylint: disable=unused-import
+import ansible.module_utils.fleet.providers  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.cron import (
     PREFIX_RE,

@@ -162,7 +162,7 @@ msg:
 import os
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files  # noqa: F401
+import ansible.module_utils.fleet.files  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.file_tree import (
     FileTreeError,

@@ -23,7 +23,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions: &file_options
+    suboptions:
       dest:
         description: Absolute path on the host; its directory must exist.
         type: path
@@ -51,11 +51,34 @@ options:
   secret_files:
     description:
       - Files holding secrets. Their contents are never logged or returned
-        (C(no_log)); diffs show a mask; mode is forced to C(0600).
+        (C(no_log)); diffs show a mask; their mode is always C(0600).
     type: list
     elements: dict
     default: []
-    suboptions: *file_options
+    suboptions:
+      dest:
+        description: Absolute path on the host; its directory must exist.
+        type: path
+        required: true
+      content:
+        description: Exact text of the file (UTF-8); never logged (C(no_log)).
+        type: str
+        required: true
+      owner:
+        description: Owner name or uid.
+        type: str
+        default: root
+      group:
+        description: Group name or gid.
+        type: str
+        default: root
+      mode:
+        description: Ignored; a secret file's mode is always C(0600).
+        type: str
+      restart:
+        description: Whether the harness reads this file (a change means a restart).
+        type: bool
+        default: true
   state_dir:
     description: Root-owned directory for the journal, snapshots and known-good marker.
     type: path
@@ -72,7 +95,7 @@ attributes:
     support: full
     description: Per-file before/after; secret files are masked.
 author:
-  - Fleet golden state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -139,7 +162,7 @@ import os
 import pwd
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files  # noqa: F401
+import ansible.module_utils.fleet.files  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.overlay import (
     FileSpec,
@@ -215,9 +238,11 @@ def main() -> None:
             "files": {"type": "list", "elements": "dict", "default": [],
                       "options": _FILE_OPTIONS},
             "secret_files": {"type": "list", "elements": "dict", "default": [],
+                             "no_log": False,  # only their content is secret
                              "options": {**_FILE_OPTIONS,
                                          "content": {"type": "str", "required": True,
-                                                     "no_log": True}}},
+                                                     "no_log": True},
+                                         "mode": {"type": "str"}}},  # always 0600
             "state_dir": {"type": "path", "default": "/var/lib/golden-state/overlay"},
             "snapshot_keep": {"type": "int", "default": 5},
         },

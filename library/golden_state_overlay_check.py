@@ -17,7 +17,7 @@ description:
   - "Read-only; run it with C(delegate_to: localhost) so jsonschema and
     coincurve are needed only on the controller. Fails listing every error
     with the file and the JSON path, before anything is written to a host."
-  - Returns the rendered config.yaml for M(golden_state_overlay).
+  - Returns the rendered config.yaml for the C(golden_state_overlay) module.
 version_added: "0.1.0"
 options:
   config:
@@ -119,6 +119,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 requirements:
   - jsonschema >= 4.20
   - pyyaml >= 6
@@ -127,7 +128,7 @@ notes:
   - Provider findings and errors name the destination file, its source, the
     path inside the document and the line; a secret file's content is never shown.
 author:
-  - Fleet golden state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -171,9 +172,9 @@ errors:
 """
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.config_policy
-import ansible.module_utils.fleet.files
-import ansible.module_utils.fleet.providers  # noqa: F401
+import ansible.module_utils.fleet.config_policy  # pylint: disable=unused-import
+import ansible.module_utils.fleet.files  # pylint: disable=unused-import
+import ansible.module_utils.fleet.providers  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.overlay import (
     OverlayError,
@@ -239,6 +240,7 @@ def main() -> None:
             "files": {"type": "list", "elements": "dict", "default": [],
                       "options": file_options},
             "secret_files": {"type": "list", "elements": "dict", "default": [],
+                             "no_log": False,  # only their content is secret
                              "options": {**file_options,
                                          "content": {"type": "str", "required": True,
                                                      "no_log": True}}},
@@ -284,7 +286,7 @@ def main() -> None:
     if params["require_signatures"]:
         if not params["trusted_keys"]:
             errors.append("signatures are required, but the trust decision lists no trusted key "
-                          "(golden_state_trusted_keys, or the trust root's key list)")
+                          "(fleet_trusted_keys, or the trust root's key list)")
         else:
             errors += _signature_errors(module, sources, signers)
     if errors:

@@ -19,7 +19,7 @@ description:
   - "Read-only; behaves identically in check mode. Run it on the controller
     (C(delegate_to: localhost)) so the paths refer to the repository checkout."
 version_added: "0.1.0"
-author: wizard fleet maintainers
+author: Wizard fleet maintainers (!UNKNOWN)
 options:
   names:
     description:
@@ -60,8 +60,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 notes:
   - Findings never include a variable's value, only its name and the files that set it.
   - The conventions are in docs/CONVENTIONS.md (role variables are declared; the typo guard).

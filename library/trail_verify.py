@@ -17,7 +17,7 @@ description:
   - Read-only; check mode does exactly the same.
 version_added: "0.1.0"
 author:
-  - Fleet golden-state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 options:
   path:
     description:
@@ -186,13 +186,14 @@ import glob
 import os
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files
-import ansible.module_utils.fleet.providers
-import ansible.module_utils.fleet.signing  # noqa: F401
+import ansible.module_utils.fleet.files  # pylint: disable=unused-import
+import ansible.module_utils.fleet.providers  # pylint: disable=unused-import
+import ansible.module_utils.fleet.signing  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.trail import Finding
 from ansible.module_utils.fleet.trail_verify import (
     SignaturePolicy,
+    expected_for,
     verify_trail_file,
 )
 
@@ -211,14 +212,8 @@ def _select(path: str, pattern: str) -> list[str]:
 
 
 def _expected_for(expected, path: str) -> str | None:
-    if expected is None:
-        return None
-    if isinstance(expected, str):
-        return expected
-    for key in (path, os.path.abspath(path), os.path.basename(path)):
-        if key in expected:
-            return expected[key]
-    return None
+    """The pin for one selected trail (keys: path, absolute path, base name)."""
+    return expected_for(expected, path)
 
 
 def _check_fingerprints(module: AnsibleModule, expected) -> None:

@@ -72,7 +72,7 @@ options:
   repository_keys:
     description:
       - Names of the artifact-signing keys the repository itself lists
-        (C(golden_state_trusted_keys)). With O(operation=verify) they do not
+        (C(fleet_trusted_keys)). With O(operation=verify) they do not
         count (only the verified key list does), and the module warns naming them
         so an operator sees that editing the inventory cannot add a signer.
     type: list
@@ -93,7 +93,7 @@ attributes:
 requirements:
   - coincurve >= 21
 author:
-  - Fleet golden state maintainers
+  - Wizard fleet maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -213,8 +213,8 @@ import json
 import os
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
-import ansible.module_utils.fleet.files
-import ansible.module_utils.fleet.signing  # noqa: F401
+import ansible.module_utils.fleet.files  # pylint: disable=unused-import
+import ansible.module_utils.fleet.signing  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.trust_root import (
     KEY_LIST_TYPE,
@@ -331,7 +331,7 @@ def main() -> None:
             if params["repository_keys"]:
                 module.warn("trust root pinned: only the verified key list counts; the "
                             f"{len(params['repository_keys'])} key(s) the repository lists "
-                            "(golden_state_trusted_keys: "
+                            "(fleet_trusted_keys: "
                             f"{', '.join(params['repository_keys'])}) do not")
         else:
             result = _rotate(module, params)

@@ -369,8 +369,8 @@ def parse_allow_entries(entries: Any, name: str, where: str = EXTRA_ALLOW_SOURCE
             schemes = _strings(entry["schemes"], name, f"{here}.schemes")
             for i, scheme in enumerate(schemes):
                 if not _SCHEME.match(scheme.lower()):
-                    raise _fail(name, f"{here}.schemes[{i}]", f"{excerpt(scheme)} is not a "
-                                                               f"URL scheme")
+                    raise _fail(name, f"{here}.schemes[{i}]",
+                                f"{excerpt(scheme)} is not a URL scheme")
             schemes = tuple(s.lower() for s in schemes)
         out.append(AllowEntry(host, entry["reason"].strip(), schemes, here + location))
     return tuple(out)
@@ -400,12 +400,12 @@ def parse_policy(data: Any, name: str) -> Policy:
                            ("keys", "value_patterns"), ("keys",))
     policy = Policy(
         name=name,
-        endpoint_keys=tuple(k.lower() for k in _strings(endpoints["keys"], name,
-                                                          "endpoints.keys")),
+        endpoint_keys=tuple(k.lower()
+                            for k in _strings(endpoints["keys"], name, "endpoints.keys")),
         allow=parse_allow_entries(endpoints.get("allow", []), name, "endpoints.allow",
                                   f" in {name}"),
-        credential_keys=tuple(k.lower() for k in _strings(credentials["keys"], name,
-                                                            "credentials.keys")),
+        credential_keys=tuple(k.lower()
+                              for k in _strings(credentials["keys"], name, "credentials.keys")),
         value_patterns=_patterns(credentials.get("value_patterns", []), name,
                                  "credentials.value_patterns"),
     )
@@ -431,7 +431,7 @@ def _strict_loader():
 
     def construct_mapping(loader, node, deep=False):
         seen = set()
-        for key_node, _ in node.value:
+        for key_node, _value_node in node.value:
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
                 mark = key_node.start_mark
@@ -643,7 +643,7 @@ def check_config_policy(config: Any, policy: Policy | str, name: str, extra_allo
         except UnicodeDecodeError as exc:
             return [f"{name}: not UTF-8 (byte offset {exc.start})"]
     if isinstance(config, str):
-        yaml, _ = _strict_loader()
+        yaml, _loader = _strict_loader()
         try:
             config = yaml.safe_load(config)
         except yaml.YAMLError as exc:

@@ -589,7 +589,7 @@ def drift(jobs: list[Job], cron_dir: str, prefix: str, spool_dir: str | None,
           owner: tuple[int, int] | None = None) -> dict[str, Any]:
     """Per-host drift: declared jobs missing/changed, stale managed files, unmanaged entries."""
     result = plan(jobs, cron_dir, prefix, True, owner)
-    _, others = scan_dir(cron_dir, prefix)
+    _managed, others = scan_dir(cron_dir, prefix)
     report: dict[str, Any] = {
         "missing": sorted(c.name for c in result.changes if c.action == "create"),
         "changed": sorted(c.name for c in result.changes if c.action == "update"),

@@ -1,8 +1,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Deadman switch: decide what to do about a stale harness heartbeat, and do it.
 
-Pure Python (standard library only): the deadman_switch role copies this file
-and fleet_files.py next to scripts/deadman_check.py on the host.
+Pure Python (standard library only): the face is deadman-check
+(cli/deadman_check.py), a console script of the fleet package.
 
 The decision (``decide``) is a pure function of the persisted state, what was
 observed (stamp age, flag, service start time) and the time, so every branch
@@ -278,7 +278,8 @@ def _fresh(new: State, seen: Observation, config: Config, age: float | None) -> 
     # A healthy period starts at the latest of: first fresh observation, the
     # harness's (re)start, and the last change of the watched config files.
     start = _latest(new.healthy_since, seen.service_started_at, seen.config_changed_at)
-    assert start is not None
+    if start is None:  # healthy_since was set just above
+        raise AssertionError("decide: no start for the healthy period")
     healthy_for = seen.now - start
     if healthy_for < config.healthy_after:
         return Decision("fresh", age, actions, new)

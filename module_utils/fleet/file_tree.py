@@ -339,7 +339,8 @@ def apply_change(change: Change, manage_owner: bool = True,
         os.unlink(change.path)
         fsync_dir(posixpath.dirname(change.path))
         return
-    assert entry is not None
+    if entry is None:  # only a removal comes without an entry
+        raise AssertionError(f"apply_change: {change.action} of {change.path} without an entry")
     uid, gid = lookup_ids(entry.owner, entry.group) if manage_owner else (None, None)
     if entry.state == "directory":
         missing = [change.path]  # and its missing parents, made like `mkdir -p` (as `file` does)

@@ -375,7 +375,7 @@ class Matcher:
         alternatives.sort(key=lambda alt: -alt[0])
         self._groups: dict[str, tuple[str, str]] = {}
         parts = []
-        for index, (_, regex, provider_name, term) in enumerate(alternatives):
+        for index, (_length, regex, provider_name, term) in enumerate(alternatives):
             group = f"t{index}"
             self._groups[group] = (provider_name, term)
             parts.append(f"(?P<{group}>{regex})")
@@ -425,7 +425,7 @@ class Matcher:
 
     def alias_of(self, value: str) -> tuple[str, str] | None:
         """(provider, alias) when the whole value is a bare model alias."""
-        norm, _ = normalise(value)
+        norm, _offsets = normalise(value)
         return self.aliases.get(norm.strip().strip("\"'").lower())
 
 
@@ -436,8 +436,8 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip()
-                                                        for v in value):
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f"{what} must be a list of non-empty strings")
     return tuple(v.strip() for v in value)
 
@@ -880,7 +880,7 @@ def _decoded_pass(text: str, name: str, findings: list[Finding], matcher: Matche
         scalars = _json_scalars(text)
     line_starts = _line_starts(text)
     located = sorted((line_starts[f.line - 1] + f.column - 1, i) for i, f in enumerate(findings))
-    positions = [offset for offset, _ in located]
+    positions = [offset for offset, _index in located]
     new: list[Finding] = []
     for parts, role, value, start, end in scalars:
         found = _value_findings(value, matcher, role == "model")
@@ -889,7 +889,7 @@ def _decoded_pass(text: str, name: str, findings: list[Finding], matcher: Matche
         if not found and low == high:
             continue
         path = format_path(parts) or None
-        inside = [findings[i] for _, i in located[low:high]]
+        inside = [findings[i] for _offset, i in located[low:high]]
         for finding in inside:
             if finding.path is None:  # JSON read without YAML: no key path yet
                 finding.path = path

@@ -11,7 +11,7 @@ can write; the runner, as root, treats their content as untrusted: it reads a
 bounded number of bytes, never follows symlinks and keeps only a sanitised
 delivery id. The payload of a push is never read: the host pulls its branch.
 
-Pure Python (standard library only): imported by scripts/pull_runner.py on the
+Pure Python (standard library only): imported by cli/pull_runner.py on the
 hosts and by the unit tests.
 """
 
@@ -472,6 +472,9 @@ def execute(cfg: PullConfig, echo: Callable[[str], None] | None = None,
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "PYTHONUNBUFFERED": "1",
+        # Controller plugins (filters) import the fleet package: from the checkout
+        # being converged, not the copy an earlier run installed in the venv.
+        "PYTHONPATH": os.path.join(cfg.checkout_dir, "module_utils"),
     }
     strategy, note = strategy_env(cfg)
     env.update(strategy)
@@ -495,7 +498,8 @@ def execute(cfg: PullConfig, echo: Callable[[str], None] | None = None,
     timer = threading.Timer(cfg.timeout, kill)
     timer.start()
     try:
-        assert proc.stdout is not None
+        if proc.stdout is None:  # stdout=PIPE above always gives one
+            raise AssertionError("run: the child's output pipe is missing")
         for line in proc.stdout:
             if fetched is None and FETCH_DONE_RE.match(line):
                 fetched = now()

@@ -275,10 +275,8 @@ def npub(pubkey_hex: str) -> str:
 # BIP340 through coincurve
 
 def _as_bytes(value: Any) -> bytes | None:
-    if type(value) is bytes:
-        return value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+        return bytes(value)  # the same object when it is already exactly bytes
     return None
 
 
@@ -326,7 +324,8 @@ def _check_text(value: str, what: str) -> None:
 
 
 def _is_int(value: Any) -> bool:
-    return type(value) is int
+    # Exactly int: a bool (or any other int subclass) is not an event field's integer.
+    return type(value) is int  # pylint: disable=unidiomatic-typecheck
 
 
 def _shape_error(event: Any) -> str | None:

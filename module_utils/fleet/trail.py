@@ -55,7 +55,7 @@ OPCODES: dict[int, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
     0xA2: ("COMMENT", (("comment", "s", ("text",)),)),
     0xA3: ("LABEL", (("label", "s", ("name",)),)),
 }
-OP_NAMES = {op: name for op, (name, _) in OPCODES.items()}
+OP_NAMES = {op: name for op, (name, _fields) in OPCODES.items()}
 OP_NAMES.update({OP_BEGIN: "TRAIL_BEGIN", OP_END: "TRAIL_END", OP_TABLE: "HASHTABLE"})
 OPS_BY_NAME = {name: op for op, name in OP_NAMES.items()}
 
@@ -64,7 +64,7 @@ _END_FIELDS = (("status", "x", ()),)
 
 
 def _operand_count(fields) -> int:
-    return sum(2 if kind == "s" else 1 for _, kind, _ in fields)
+    return sum(2 if kind == "s" else 1 for _fname, kind, _aliases in fields)
 
 
 # Precomputed per-opcode tables, indexed by opcode byte (0..255), for the hot loop.
@@ -73,7 +73,7 @@ EXPECTED_COUNT = [-1] * 256
 # STRING_SLOTS[op]: operand indexes where a (hi, lo) string reference starts.
 STRING_SLOTS: list[tuple[int, ...]] = [()] * 256
 # SLOT_FIELDS[op]: field name for each operand slot start (for messages).
-_SLOT_FIELDS: list[dict[int, str]] = [{} for _ in range(256)]
+_SLOT_FIELDS: list[dict[int, str]] = [{} for _opcode in range(256)]
 for _op, (_name, _fields) in OPCODES.items():
     EXPECTED_COUNT[_op] = _operand_count(_fields)
     _slot = 0
@@ -311,7 +311,7 @@ def compile_worklog(entries) -> Trail:
         name, fields = OPCODES[op]
         args = _entry_fields(entry, index, fields, name)
         operands: list[int] = []
-        for fname, kind, _ in fields:
+        for fname, kind, _aliases in fields:
             value = args[fname]
             if kind == "s":
                 key = strings.add(value, index, fname)
@@ -594,7 +594,7 @@ def parse(data: bytes) -> Parsed:
                      "TRAIL_BEGIN is not the first record", pos, index)
             if after_end:
                 _add(findings, "STEP_AFTER_END", "TRAIL_BEGIN after TRAIL_END", pos, index)
-            _, agent_id, thi, tlo, shi, slo = _BEGIN.unpack_from(data, pos)
+            _opcode, agent_id, thi, tlo, shi, slo = _BEGIN.unpack_from(data, pos)
             if parsed.begin is None:
                 parsed.begin = (agent_id, thi << 16 | tlo, shi << 16 | slo)
             append((op, pos, (thi, tlo)))
@@ -606,7 +606,7 @@ def parse(data: bytes) -> Parsed:
                 _add(findings, "TRUNCATED", f"TRAIL_END needs 4 bytes, {size - pos} left",
                      pos, index)
                 return parsed
-            _, total, status = _END.unpack_from(data, pos)
+            _opcode, total, status = _END.unpack_from(data, pos)
             if after_end:
                 _add(findings, "STEP_AFTER_END", "second TRAIL_END", pos, index)
             else:
@@ -660,7 +660,7 @@ def _check_refs(parsed: Parsed) -> None:
     """Every string operand (and BEGIN's trail id) must resolve in the table."""
     if parsed.table_offset is None:
         return  # no table at all: reported once as TABLE_MISSING
-    known = {key for key, _, _ in parsed.table}
+    known = {key for key, _raw, _offset in parsed.table}
     slots = STRING_SLOTS
     expected = EXPECTED_COUNT
     findings = parsed.findings
@@ -696,10 +696,10 @@ def guess_agent(strings: dict[int, str], agent_id: int, referenced: set[int]) ->
 
 def step_args(op: int, operands: tuple[int, ...], strings: dict[int, str]) -> dict[str, Any]:
     """Resolve a step's operands to named arguments (strings looked up in the table)."""
-    _, fields = OPCODES[op]
+    _name, fields = OPCODES[op]
     args: dict[str, Any] = {}
     slot = 0
-    for fname, kind, _ in fields:
+    for fname, kind, _aliases in fields:
         if kind == "s":
             args[fname] = strings.get(operands[slot] << 16 | operands[slot + 1])
             slot += 2
@@ -715,7 +715,7 @@ def step_args(op: int, operands: tuple[int, ...], strings: dict[int, str]) -> di
 
 def referenced_keys(steps) -> set[int]:
     keys: set[int] = set()
-    for op, _, operands in steps:
+    for op, _offset, operands in steps:
         if op == OP_BEGIN:
             keys.add(operands[0] << 16 | operands[1])
         elif len(operands) == EXPECTED_COUNT[op]:
@@ -762,10 +762,10 @@ def _format_step(op: int, operands: tuple[int, ...], strings: dict[int, str],
     if op not in OPCODES or len(operands) != EXPECTED_COUNT[op]:
         raw = " ".join(f"{v:04x}" for v in operands)
         return f"{OP_NAMES.get(op, hex(op))} ?count={len(operands)} [{raw}]"
-    _, fields = OPCODES[op]
+    _name, fields = OPCODES[op]
     parts = []
     slot = 0
-    for fname, kind, _ in fields:
+    for fname, kind, _aliases in fields:
         if kind == "s":
             key = operands[slot] << 16 | operands[slot + 1]
             text = _quote(strings.get(key), key)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +147,7 @@ def _verify(report: TrailReport, data, expected: str | None, max_size: int,
 def _summarise(report: TrailReport, parsed) -> None:
     steps = parsed.steps
     report.steps = len(steps)
-    counts = Counter(op for op, _, _ in steps)
+    counts = Counter(op for op, _offset, _operands in steps)
     report.histogram = {OP_NAMES[op]: n for op, n in sorted(counts.items())}
     if parsed.begin:
         agent_id, trail_key, timestamp = parsed.begin
@@ -178,9 +179,10 @@ def _check_banned(report: TrailReport, parsed, banned: Any) -> None:
 def _check_reencode(report: TrailReport, parsed, data: bytes) -> None:
     agent_id, trail_key, timestamp = parsed.begin
     total, status = parsed.end
-    body = [(op, operands) for op, _, operands in parsed.steps if op not in (OP_BEGIN, OP_END)]
+    body = [(op, operands) for op, _offset, operands in parsed.steps
+            if op not in (OP_BEGIN, OP_END)]
     again = encode_raw(agent_id, trail_key, timestamp, body, total, status,
-                       [(key, raw) for key, raw, _ in parsed.table])
+                       [(key, raw) for key, raw, _offset in parsed.table])
     if again != data:
         at = next((i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b),
                   min(len(again), len(data)))
@@ -256,6 +258,29 @@ def verify_trail_file(path: str, *, expected_fingerprint: str | None = None,
                           signature_error=signature_error, banned=banned)
     report.path = path
     return report
+
+
+def expected_for(expected: Any, path: str, listed: str | None = None) -> str | None:
+    """The fingerprint pinned for the trail at ``path``, or None when none is.
+
+    ``expected`` is None (nothing pinned), one fingerprint for every trail, or a
+    mapping whose keys are the entry as listed (``listed``: how an inventory names
+    it, before it is resolved to ``path``), the path, its absolute form or its base
+    name; the first of those present wins. The trail_verify module and the trails
+    role's pin lookup (filter ``trail_pin``) both ask here.
+    """
+    if expected is None:
+        return None
+    if isinstance(expected, str):
+        return expected
+    if not isinstance(expected, Mapping):
+        raise TypeError(f"expected fingerprints must be a string or a mapping of path -> "
+                        f"fingerprint, got {type(expected).__name__}")
+    keys = [] if listed is None else [listed]
+    for key in (*keys, path, os.path.abspath(path), os.path.basename(path)):
+        if key in expected:
+            return expected[key]
+    return None
 
 
 def _read_signatures(sig_path: str) -> tuple[list[dict] | None, str | None]:

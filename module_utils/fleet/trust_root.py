@@ -198,7 +198,8 @@ def _load_json(raw: bytes, source: str) -> Any:
 
 
 def _check_int(value: Any, what: str, minimum: int = 1) -> int:
-    if type(value) is not int or value < minimum:
+    # Exactly int: true/false (bool subclasses int) is not a version or a threshold.
+    if type(value) is not int or value < minimum:  # pylint: disable=unidiomatic-typecheck
         raise TrustError(f"{what}: expected an integer >= {minimum}")
     if value >= 2**53:  # stays exact in every JSON implementation
         raise TrustError(f"{what}: larger than 2^53")
@@ -391,7 +392,7 @@ def read_state(path: str) -> dict | None:
         raise TrustError(f"{path}: cannot read state record: {exc.strerror}") from None
     data = _load_json(raw, path)
     if (not isinstance(data, dict) or data.get("type") != STATE_TYPE
-            or type(data.get("version")) is not int
+            or type(data.get("version")) is not int  # pylint: disable=unidiomatic-typecheck
             or not (isinstance(data.get("sha256"), str) and _HEX64.fullmatch(data["sha256"]))):
         # Never reset silently: forgetting the version would allow a rollback.
         raise TrustError(f"{path}: not a valid {STATE_TYPE} record (type, version, sha256); "
@@ -572,10 +573,10 @@ def trust_decision(root: Any, trusted_keys: Any = None, revoked_keys: Any = None
                                         "trust root key list threshold"),
                 "ignored_keys": [k["name"] for k in listed]}
     if revoked_keys is not None and not isinstance(revoked_keys, list):
-        raise ValueError("golden_state_revoked_keys: must be a list of public keys")
+        raise ValueError("fleet_revoked_keys: must be a list of public keys")
     return {"source": "inventory", "key_list_version": None,
             "trusted_keys": listed, "revoked_keys": list(revoked_keys or []),
-            "threshold": _check_int(_plain_int(threshold), "golden_state_signature_threshold"),
+            "threshold": _check_int(_plain_int(threshold), "fleet_signature_threshold"),
             "ignored_keys": []}
 
 
@@ -593,5 +594,5 @@ def _listed_keys(keys: Any) -> list[dict]:
         return []
     if not isinstance(keys, list) or not all(
             isinstance(k, dict) and isinstance(k.get("name"), str) for k in keys):
-        raise ValueError("golden_state_trusted_keys: must be a list of {name, pubkey}")
+        raise ValueError("fleet_trusted_keys: must be a list of {name, pubkey}")
     return [dict(k) for k in keys]

@@ -169,6 +169,7 @@ class FleetHost:
         inventory.write_text(yaml.safe_dump({"wizards": {"hosts": {self.name: {
             "ansible_connection": "containers.podman.podman",
             "base_pull_agent_wheelhouse": "/srv/wheelhouse",
+            "fleet_source_dir": str(ROOT),  # this play is not under playbooks/
             **self.role_vars(),
         }}}}))
         (self.workdir / "group_vars").mkdir(exist_ok=True)

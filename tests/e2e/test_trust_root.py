@@ -64,9 +64,9 @@ def site(tmp_path_factory):
     inventory = write_inventory(repo, "trust-test", HOST, {
         "ansible_connection": "containers.podman.podman",
         "base_pull_agent_enabled": "false",
-        "golden_state_trust_root_enabled": "true",
-        "golden_state_trust_root_pin": pin,
-        "golden_state_trust_root_state": work / "state/accepted-key-list.json",
+        "fleet_trust_root_enabled": "true",
+        "fleet_trust_root_pin": pin,
+        "fleet_trust_root_state": work / "state/accepted-key-list.json",
         "golden_state_require_signatures": "true",
     })
     host = PodmanHost(HOST).start()
@@ -106,14 +106,14 @@ def test_trails_count_only_root_verified_keys_not_keys_added_to_inventory(site):
     shutil.copyfile(repo / "roles/trails/files/welcome.trail", trail)
     sign(trail, attacker)
     extra = json.dumps({
-        "golden_state_trusted_keys": [{"name": "mallory", "pubkey": public_key_hex(attacker)}],
+        "fleet_trusted_keys": [{"name": "mallory", "pubkey": public_key_hex(attacker)}],
         "trails_require_signatures": True, "trails_files": [str(trail)]})
     tags = ("--tags", "base,golden_state,trails")
     before = host.manifest()
     done = ansible_playbook(repo, inventory, *tags, "-e", extra)
     assert done.returncode != 0, done.stdout[-3000:]
     said = " ".join((done.stdout + done.stderr).replace("[WARNING]:", "").split())  # wrapped
-    assert "(golden_state_trusted_keys: mallory) do not" in said
+    assert "(fleet_trusted_keys: mallory) do not" in said
     assert "Verify the listed trails (format, fingerprint, signatures)" in done.stdout
     assert "unknown-key" in done.stdout or "SIGNATURE_REJECTED" in done.stdout
     assert host.manifest() == before

@@ -66,7 +66,8 @@ def test_fresh_heartbeat_is_silent(setup, capsys):
 
 def test_escalation_through_the_cli(setup, capsys):
     setup.beat(T0 - 100)
-    setup.cli()  # grace: the state is new
+    assert setup.cli() == 0  # grace: the state is new
+    assert capsys.readouterr().out == ""
     outputs = []
     for _ in range(4):
         setup.clock["now"] += 11

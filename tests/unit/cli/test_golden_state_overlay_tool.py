@@ -73,7 +73,7 @@ def test_list_and_status(env, capsys):
     home, state, _store, apply = env
     apply("1")
     apply("2")
-    run(state, "mark-known-good")
+    assert run(state, "mark-known-good") == 0
     capsys.readouterr()
     assert run(state, "--json", "list") == 0
     listing = json.loads(capsys.readouterr().out)

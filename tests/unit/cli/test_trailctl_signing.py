@@ -73,7 +73,7 @@ def test_sign_is_idempotent_and_appends_per_key(tmp_path, keyfile, capsys):
     assert rc == 0 and "already signed" in out
     assert (tmp_path / "t.json.sig").read_bytes() == first
     other = tmp_path / "other.key"
-    run(["keygen", "-o", other], capsys)
+    assert run(["keygen", "-o", other], capsys)[0] == 0
     rc, _, _ = run(["sign", "--key", other, "--media-type", "application/json", artifact], capsys)
     assert rc == 0 and len(fs.read_sig_file(f"{artifact}.sig")) == 2
     for key in (keyfile, other):
@@ -109,7 +109,7 @@ def _trusted(tmp_path, *keyfiles) -> Path:
 def test_verify_sig_accept_reject_and_reasons(tmp_path, keyfile, capsys):
     artifact = tmp_path / "t.json"
     artifact.write_text("{}")
-    run(["sign", "--key", keyfile, artifact], capsys)
+    assert run(["sign", "--key", keyfile, artifact], capsys)[0] == 0
     trusted = _trusted(tmp_path, keyfile)
     rc, out, _ = run(["verify-sig", "--trusted-keys", trusted, artifact], capsys)
     assert rc == 0 and "accepted, signed by op" in out and "event 0: op: ok" in out

@@ -62,7 +62,7 @@ def key_list(tmp_path, secrets, capsys):
     path = tmp_path / "key-list.json"
     trusted = tmp_path / "trusted.yml"
     entry = f"{{name: alice, pubkey: {_pub(secrets[3])}}}"
-    trusted.write_text(f"golden_state_trusted_keys:\n  - {entry}\n")
+    trusted.write_text(f"fleet_trusted_keys:\n  - {entry}\n")
     rc, _, err = run(["init-key-list", "--trusted-keys", trusted, "--expires", FUTURE,
                       "-o", path], capsys)
     assert rc == 0, err
@@ -89,6 +89,7 @@ def test_end_to_end_bootstrap_sign_verify_rotate(tmp_path, root, key_list, keyfi
     # a second operator signs: 2 of 3
     rc, out, _ = run(["sign", key_list, "--key", keyfiles[2]], capsys)
     outputs.append(out)
+    assert rc == 0 and "2 signature(s)" in out
     state = tmp_path / "state" / "accepted.json"
     rc, out, err = run(["verify-key-list", "--pin", root, key_list, "--state", state, "--record"],
                        capsys)
@@ -109,11 +110,11 @@ def test_end_to_end_bootstrap_sign_verify_rotate(tmp_path, root, key_list, keyfi
     assert rc == 0, err
     rc, _, err = run(["rotate", "--pin", root, new_root], capsys)
     assert rc == 1 and "signed by 0 of the 3 currently pinned root keys" in err
-    run(["sign", new_root, "--key", keyfiles[1]], capsys)
-    run(["sign", new_root, "--key", keyfiles[3]], capsys)
+    assert run(["sign", new_root, "--key", keyfiles[1]], capsys)[0] == 0
+    assert run(["sign", new_root, "--key", keyfiles[3]], capsys)[0] == 0
     rc, _, err = run(["rotate", "--pin", root, new_root], capsys)
     assert rc == 1 and "signed by 1 of the 3 currently pinned root keys" in err
-    run(["sign", new_root, "--key", keyfiles[2]], capsys)
+    assert run(["sign", new_root, "--key", keyfiles[2]], capsys)[0] == 0
     pinned_before = root.read_bytes()
     rc, out, _ = run(["rotate", "--check", "--pin", root, new_root], capsys)
     assert rc == 0 and "would move from version 1 to 2" in out
@@ -132,7 +133,7 @@ def test_end_to_end_bootstrap_sign_verify_rotate(tmp_path, root, key_list, keyfi
     rc, out, _ = run(["inspect", key_list, "--pin", root], capsys)
     outputs.append(out)
     assert rc == 1 and "verdict: REJECTED" in out and "unknown-key" in out
-    run(["sign", key_list, "--key", keyfiles[3]], capsys)
+    assert run(["sign", key_list, "--key", keyfiles[3]], capsys)[0] == 0
     rc, out, _ = run(["inspect", key_list, "--pin", root], capsys)
     outputs.append(out)
     assert rc == 0 and "verdict: accepted" in out and "alice" in out
@@ -217,7 +218,7 @@ def test_wrong_document_type_and_corrupt_sig(tmp_path, root, key_list, capsys):
 
 
 def test_inspect_root_shows_self_signatures(root, keyfiles, capsys):
-    run(["sign", root, "--key", keyfiles[0]], capsys)
+    assert run(["sign", root, "--key", keyfiles[0]], capsys)[0] == 0
     rc, out, _ = run(["inspect", root], capsys)
     assert rc == 0 and "fleet-trust-root version 1" in out
     assert "signed by 1 of 3 own root keys, 2 required (NOT enough): root0" in out

@@ -25,5 +25,5 @@ def test_a_verified_root_overrides_the_inventory_and_names_what_it_ignores():
 
 
 def test_a_malformed_policy_is_a_filter_error_naming_the_variable():
-    with pytest.raises(AnsibleFilterError, match="trust_decision: golden_state_trusted_keys"):
+    with pytest.raises(AnsibleFilterError, match="trust_decision: fleet_trusted_keys"):
         DECIDE(None, "alice")

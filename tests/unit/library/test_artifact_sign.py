@@ -38,6 +38,13 @@ def _assert_no_secret(result, key):
         assert secret not in dumped
 
 
+def signed(outcome):
+    """The result of a run that must succeed (setup runs included)."""
+    status, result = outcome
+    assert status == "exit", result.get("msg")
+    return result
+
+
 def _args(files, key_file, **extra):
     return {"path": [str(p) for p in files], "key_file": str(key_file), **extra}
 
@@ -67,20 +74,20 @@ def test_signs_then_is_idempotent(run_module, files, key_file, key):
 def test_check_mode_writes_nothing(run_module, files, key_file, key):
     status, result = run_module(artifact_sign, _args(files, key_file), check_mode=True, diff=True)
     assert status == "exit" and result["changed"] is True
-    assert all(f["changed"] for f in result["files"])
+    assert [f["changed"] for f in result["files"]] == [True, True]
     assert not any(p.with_name(p.name + ".sig").exists() for p in files)
     assert "after" in result["diff"][0]
     _assert_no_secret(result, key)
 
 
 def test_check_mode_after_signing_is_unchanged(run_module, files, key_file):
-    run_module(artifact_sign, _args(files, key_file))
+    assert signed(run_module(artifact_sign, _args(files, key_file)))["changed"] is True
     status, result = run_module(artifact_sign, _args(files, key_file), check_mode=True)
     assert status == "exit" and result["changed"] is False
 
 
 def test_second_signer_appends(run_module, tmp_path, files, key_file, key):
-    run_module(artifact_sign, _args(files[:1], key_file))
+    assert signed(run_module(artifact_sign, _args(files[:1], key_file)))["changed"] is True
     other = fs.generate_secret_key()
     other_file = tmp_path / "other.key"
     other_file.write_text(other.nsec())
@@ -96,10 +103,10 @@ def test_second_signer_appends(run_module, tmp_path, files, key_file, key):
 
 
 def test_resigns_changed_content(run_module, files, key_file):
-    run_module(artifact_sign, _args(files[:1], key_file))
+    assert signed(run_module(artifact_sign, _args(files[:1], key_file)))["changed"] is True
     files[0].write_bytes(b"new content")
-    _, result = run_module(artifact_sign, _args(files[:1], key_file))
-    assert result["changed"] and result["files"][0]["events"] == 2
+    result = signed(run_module(artifact_sign, _args(files[:1], key_file)))
+    assert result["changed"] is True and result["files"][0]["events"] == 2
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])

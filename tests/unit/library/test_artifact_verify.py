@@ -111,5 +111,7 @@ def test_bad_policy_options_fail_cleanly(run_module, artifacts, trusted, args, e
 
 
 def test_result_is_json_serialisable(run_module, artifacts, trusted):
-    _, result = run_module(artifact_verify, {"path": [str(artifacts[0])], "trusted_keys": trusted})
-    json.dumps(result)
+    status, result = run_module(artifact_verify, {"path": [str(artifacts[0])],
+                                                   "trusted_keys": trusted})
+    assert status == "exit" and result["accepted"] is True
+    assert json.loads(json.dumps(result)) == result

@@ -34,6 +34,13 @@ def converge(run_module, cron_dir):
     return run
 
 
+def done(outcome):
+    """The result of a run that must succeed (setup runs included)."""
+    status, result = outcome
+    assert status == "exit", result.get("msg")
+    return result
+
+
 def listing(cron_dir):
     return sorted(os.listdir(cron_dir))
 
@@ -52,23 +59,23 @@ def test_create_then_idempotent(converge, cron_dir):
 
 
 def test_update_changed_job(converge, cron_dir):
-    converge([job()])
+    done(converge([job()]))
     status, result = converge([job(schedule="0 3 * * *")])
     assert (status, result["changed"], result["updated"]) == ("exit", True, ["backup"])
     assert "0 3 * * * " in (cron_dir / "golden-state-backup").read_text()
 
 
 def test_mode_drift_is_repaired(converge, cron_dir):
-    converge([job()])
+    done(converge([job()]))
     os.chmod(cron_dir / "golden-state-backup", 0o664)
-    _, result = converge([job()])
-    assert result["updated"] == ["backup"]
+    result = done(converge([job()]))
+    assert (result["changed"], result["updated"]) == (True, ["backup"])
     assert os.stat(cron_dir / "golden-state-backup").st_mode & 0o777 == 0o644
 
 
 def test_remove_undeclared_and_absent_but_never_unmanaged(converge, cron_dir):
     (cron_dir / "golden-state-foreign").write_text("2 2 * * * root true\n")
-    converge([job("a"), job("b"), job("c")])
+    done(converge([job("a"), job("b"), job("c")]))
     status, result = converge([job("a"), {"name": "b", "state": "absent"}])
     assert status == "exit" and result["changed"] is True
     assert sorted(result["removed"]) == ["b", "c"]
@@ -77,8 +84,8 @@ def test_remove_undeclared_and_absent_but_never_unmanaged(converge, cron_dir):
 
 
 def test_keep_undeclared_when_asked(converge, cron_dir):
-    converge([job("a"), job("b")])
-    _, result = converge([job("a")], remove_undeclared=False)
+    done(converge([job("a"), job("b")]))
+    result = done(converge([job("a")], remove_undeclared=False))
     assert result["changed"] is False
     assert "golden-state-b" in listing(cron_dir)
 
@@ -99,7 +106,7 @@ def test_declared_job_over_unmanaged_file_fails(converge, cron_dir):
 
 
 def test_check_mode_changes_nothing_but_reports(converge, cron_dir):
-    converge([job("old")])
+    done(converge([job("old")]))
     before = {name: (cron_dir / name).read_text() for name in listing(cron_dir)}
     status, result = converge([job("new")], check_mode=True)
     assert status == "exit" and result["changed"] is True
@@ -108,14 +115,14 @@ def test_check_mode_changes_nothing_but_reports(converge, cron_dir):
 
 
 def test_diff_shows_before_and_after(converge, cron_dir):
-    converge([job("old")])
-    _, result = converge([job("old", command="/bin/false"), job("new")], diff=True)
+    done(converge([job("old")]))
+    result = done(converge([job("old", command="/bin/false"), job("new")], diff=True))
     by_path = {(d["before_header"], d["after_header"]): d for d in result["diff"]}
     path_old, path_new = str(cron_dir / "golden-state-old"), str(cron_dir / "golden-state-new")
     assert "/usr/bin/true" in by_path[(path_old, path_old)]["before"]
     assert "/bin/false" in by_path[(path_old, path_old)]["after"]
     assert by_path[("/dev/null", path_new)]["before"] == ""
-    _, quiet = converge([job("old", command="/bin/false"), job("new")], diff=False)
+    quiet = done(converge([job("old", command="/bin/false"), job("new")], diff=False))
     assert "diff" not in quiet
 
 
@@ -170,7 +177,7 @@ def test_report_lists_drift_and_changes_nothing(converge, cron_dir, tmp_path):
     spool = tmp_path / "spool"
     spool.mkdir()
     (spool / "root").write_text("# DO NOT EDIT\n@daily /usr/bin/true\n")
-    converge([job("a"), job("b")])
+    done(converge([job("a"), job("b")]))
     before = {name: (cron_dir / name).read_text() for name in listing(cron_dir)}
     status, result = converge([job("a", command="/bin/false"), job("c")], state="report",
                               crontab_spool=str(spool))
@@ -185,8 +192,8 @@ def test_report_lists_drift_and_changes_nothing(converge, cron_dir, tmp_path):
 
 
 def test_report_in_sync(converge):
-    converge([job()])
-    _, result = converge([job()], state="report", crontab_spool="/nonexistent")
+    done(converge([job()]))
+    result = done(converge([job()], state="report", crontab_spool="/nonexistent"))
     assert result["drift"]["in_sync"] is True
 
 

@@ -95,7 +95,7 @@ def test_create_then_nothing_to_do(converge, tree, tmp_path):
 
 
 def test_drift_is_repaired_and_shown(converge, tree, tmp_path):
-    converge(tree)
+    assert converge(tree)[0] == "exit"
     (tmp_path / "tool.conf").write_text("a = 2\n")
     os.chmod(tmp_path / "lib/blob", 0o600)
     status, result = converge(tree, diff=True)
@@ -109,7 +109,7 @@ def test_drift_is_repaired_and_shown(converge, tree, tmp_path):
 
 
 def test_purge_removes_unlisted_files(converge, tree, tmp_path):
-    converge(tree)
+    assert converge(tree)[0] == "exit"
     (tmp_path / "lib/stale.py").write_text("old")
     (tmp_path / "lib/keep.txt").write_text("keep")
     status, result = converge(tree, purge=[f"{tmp_path}/lib/*.py"])

@@ -62,8 +62,15 @@ def test_check_mode_tolerates_a_user_that_does_not_exist_yet(run_module, tmp_pat
     assert list((tmp_path / "home").iterdir()) == []
 
 
+def applied(outcome):
+    """The result of a run that must succeed (setup runs included)."""
+    status, result = outcome
+    assert status == "exit", result.get("msg")
+    return result
+
+
 def test_diff_masks_secrets_and_no_secret_in_result(run_module, tmp_path):
-    run_module(golden_state_overlay, args(tmp_path))
+    assert applied(run_module(golden_state_overlay, args(tmp_path)))["changed"]
     status, result = run_module(golden_state_overlay, args(tmp_path, "2"), diff=True)
     assert status == "exit"
     text = repr(result)
@@ -74,16 +81,17 @@ def test_diff_masks_secrets_and_no_secret_in_result(run_module, tmp_path):
 
 
 def test_only_non_restart_files_changed_needs_no_restart(run_module, tmp_path):
-    run_module(golden_state_overlay, args(tmp_path))
+    assert applied(run_module(golden_state_overlay, args(tmp_path)))["changed"]
     a = args(tmp_path)
     a["files"][1]["content"] = "other notes\n"
-    _status, result = run_module(golden_state_overlay, a)
+    result = applied(run_module(golden_state_overlay, a))
     assert result["changed"] and not result["restart_required"]
 
 
 def test_snapshot_rotation(run_module, tmp_path):
     for version in range(1, 6):
-        _, result = run_module(golden_state_overlay, args(tmp_path, str(version)))
+        result = applied(run_module(golden_state_overlay, args(tmp_path, str(version))))
+        assert result["changed"] is True
     snaps = sorted(os.listdir(tmp_path / "state" / "snapshots"))
     assert len(snaps) == 2 and result["snapshot"] == snaps[-1] and result["rotated"]
 

@@ -366,13 +366,14 @@ def history(env):
 def test_check_escalates_and_logs_every_action(env):
     beat(env, T0 - 100)
     dm = env.make()
-    dm.check()  # first run: grace (state is new)
-    events = []
+    assert dm.check().actions == []  # first run: grace (state is new)
+    actions = []
     for _ in range(5):
         env.clock.now += 11
         dm = env.make()
-        dm.check()
+        actions += dm.check().actions
     events = [h["event"] for h in history(env)]
+    assert actions == ["restart", "restart", "rollback_restart", "raise_flag"]
     assert events == ["restart", "restart", "rollback", "restart", "deadman_active"]
     assert env.runner.named("systemctl", "restart", "harness.service") != []
     assert len(env.runner.named("systemctl", "restart")) == 3
@@ -392,7 +393,7 @@ def test_check_escalates_and_logs_every_action(env):
     calls = len(env.runner.calls)
     for _ in range(5):
         env.clock.now += 11
-        env.make().check()
+        assert env.make().check().actions == []
     assert len(env.runner.calls) == calls
     assert len(history(env)) == 5
 

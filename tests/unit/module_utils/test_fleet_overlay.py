@@ -349,9 +349,9 @@ def test_status_reports_known_good_match(tree):
     store.apply(specs(tree, "1"))
     store.mark_known_good()
     status = store.status()
-    assert all(f["matches_known_good"] for f in status["files"])
+    assert [f["matches_known_good"] for f in status["files"]] == [True, True, True]
     store.apply(specs(tree, "2"))
-    assert not any(f["matches_known_good"] for f in store.status()["files"])
+    assert [f["matches_known_good"] for f in store.status()["files"]] == [False, False, False]
 
 
 def test_corrupt_state_file_is_a_clear_error(tree):

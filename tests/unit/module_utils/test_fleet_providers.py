@@ -25,6 +25,11 @@ NEGATIVES = _lines("negatives.txt")
 
 # ------------------------------------------------------------- corpus lines
 
+def test_corpora_are_not_empty():
+    # an empty or unreadable corpus would parametrize the two tests below into nothing
+    assert len(POSITIVES) >= 40 and len(NEGATIVES) >= 20, (len(POSITIVES), len(NEGATIVES))
+
+
 @pytest.mark.parametrize("text", POSITIVES, ids=[ascii(t)[:40] for t in POSITIVES])
 def test_positive_corpus_line_is_found(text):
     findings = fp.scan_text(text)
@@ -338,7 +343,17 @@ def test_scanner_never_raises_on_arbitrary_bytes(tmp_path_factory, blob):
 @given(st.text(max_size=60), st.text(max_size=60))
 def test_columns_point_into_the_original_text(before, after):
     text = f"{before} claude {after}"
-    for finding in fp.scan_text(text):
-        lines = text.split("\n")
+    inserted = len(before) + 1  # offset of the claude this test put there
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    findings = fp.scan_text(text)
+    assert findings, f"no finding in {text!r}"
+    covered = False
+    for finding in findings:
         line = lines[finding.line - 1]
         assert line[finding.column - 1:].startswith(finding.match)
+        offset = starts[finding.line - 1] + finding.column - 1
+        covered = covered or offset <= inserted < offset + len(finding.match)
+    assert covered, f"the inserted claude at offset {inserted} is not found in {text!r}"

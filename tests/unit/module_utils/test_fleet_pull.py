@@ -442,3 +442,12 @@ def test_git_head_of_a_checkout(tmp_path):
     head = fleet_pull.git_head(str(repo))
     assert head and len(head) == 40
     assert fleet_pull.git_head(str(tmp_path / "nothing")) is None
+
+
+def test_execute_puts_the_checkouts_fleet_package_first(cfg, tmp_path):
+    """Filters in the pulled commit import its own fleet package, not the venv's older copy."""
+    cfg.command = [sys.executable, "-c", "import os; print(os.environ['PYTHONPATH'])"]
+    cfg.checkout_dir = str(tmp_path / "checkout")
+    result = fleet_pull.execute(cfg)
+    assert result.exit_status == 0
+    assert result.output.splitlines()[-1] == str(tmp_path / "checkout" / "module_utils")

@@ -343,11 +343,11 @@ def test_trust_decision_without_a_root_uses_the_inventory(root):
 
 
 @pytest.mark.parametrize(("keys", "revoked", "threshold", "field"), [
-    ("alice", [], 1, "golden_state_trusted_keys"),
-    ([{"pubkey": "11" * 32}], [], 1, "golden_state_trusted_keys"),
-    ([], "x", 1, "golden_state_revoked_keys"),
-    ([], [], 0, "golden_state_signature_threshold"),
-    ([], [], "two", "golden_state_signature_threshold"),
+    ("alice", [], 1, "fleet_trusted_keys"),
+    ([{"pubkey": "11" * 32}], [], 1, "fleet_trusted_keys"),
+    ([], "x", 1, "fleet_revoked_keys"),
+    ([], [], 0, "fleet_signature_threshold"),
+    ([], [], "two", "fleet_signature_threshold"),
 ])
 def test_trust_decision_refuses_a_malformed_inventory_policy(keys, revoked, threshold, field):
     with pytest.raises(ValueError, match=field):
@@ -360,5 +360,5 @@ def test_trust_decision_takes_int_subclasses_as_ansible_passes_them():
 
     assert tr.trust_decision(None, [], [], TaggedInt(2))["threshold"] == 2
     assert tr.trust_decision({**ROOT_RESULT, "threshold": TaggedInt(3)})["threshold"] == 3
-    with pytest.raises(ValueError, match="golden_state_signature_threshold"):
+    with pytest.raises(ValueError, match="fleet_signature_threshold"):
         tr.trust_decision(None, [], [], True)

@@ -34,7 +34,7 @@ def stamp_age(host):
 
 def test_program_config_and_state_are_root_only(host):
     assert host.file("/usr/local/sbin/deadman-check").linked_to == \
-        "/usr/local/lib/golden-state/deadman_check.py"
+        "/opt/golden-state/venv/bin/deadman-check"
     config = host.file("/etc/golden-state/deadman.json")
     assert (config.user, config.mode) == ("root", 0o600)
     assert json.loads(config.content_string)["stale_after"] == 4

@@ -27,9 +27,7 @@ pytestmark = pytest.mark.skipif("MOLECULE_INVENTORY_FILE" not in os.environ,
 
 
 def playbook(path, *extra):
-    # the tool is installed already: skip its (slow through podman) copy loop
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(path),
-           "--skip-tags", "golden_state_tool", *extra]
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(path), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, check=False,
                           timeout=300)
     return proc.returncode, proc.stdout + proc.stderr

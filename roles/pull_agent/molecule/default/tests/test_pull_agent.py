@@ -14,11 +14,9 @@ def history(host) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def test_runner_is_installed_next_to_its_module_utils(host):
-    for name in ("pull_runner.py", "fleet_pull.py", "fleet_files.py"):
-        assert host.file(f"/usr/local/lib/golden-state/{name}").user == "root"
-    wrapper = host.file("/usr/local/sbin/golden-state-pull")
-    assert (wrapper.user, wrapper.mode) == ("root", 0o755)
+def test_runner_is_the_fleet_package_program_on_path(host):
+    link = host.file("/usr/local/sbin/golden-state-pull")
+    assert link.is_symlink and link.linked_to == "/opt/golden-state/venv/bin/golden-state-pull"
     assert host.run("golden-state-pull --help").rc == 0
 
 

@@ -105,8 +105,8 @@ def test_secret_is_not_world_readable(host, secret):
 
 def test_runner_units_are_installed(host):
     assert host.service("golden-state-pull.path").is_running
-    assert host.file("/usr/local/sbin/golden-state-pull").mode == 0o755
-    assert host.file("/usr/local/lib/golden-state/fleet_pull.py").exists
+    assert host.file("/usr/local/sbin/golden-state-pull").linked_to == \
+        "/opt/golden-state/venv/bin/golden-state-pull"
     spool = host.file("/var/lib/golden-state/pull/spool")
     assert (spool.user, spool.mode) == ("golden-state-webhook", 0o750)
 
