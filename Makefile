@@ -23,12 +23,15 @@ help:  ## Show the targets
 converge: venv image wheelhouse  ## Converge a local throwaway wizard host twice and show the result
 	scripts/demo-converge
 
-test: lint unit molecule e2e  ## Everything: linters, unit tests, every Molecule scenario, end-to-end tests
+test: lint sanity unit molecule e2e  ## Everything: linters, unit tests, every Molecule scenario, end-to-end tests
 
 lint: venv  ## ruff, yamllint, ansible-lint (production profile)
 	ruff check .
 	yamllint --strict .
 	ansible-lint --profile production
+
+sanity: venv  ## ansible-test sanity over a collection view of the modules and plugins
+	tests/sanity/run
 
 unit: venv  ## pytest unit and property tests
 	pytest

@@ -163,10 +163,11 @@ errors:
   sample: []
 msg:
   description:
-    - "Summary; on failure one line per finding, for example
-      C(config.yaml:3:12: 'claude' (anthropic\\) in model.default)."
+    - Summary; on failure the number of findings, then one line per finding (file, line,
+      column, matched term, provider, key path) and per unreadable path.
   returned: always
   type: str
+  sample: "1 banned-provider finding(s):\nconfig.yaml:3:12: 'claude' (anthropic) in model.default"
 """
 
 from ansible.module_utils.basic import AnsibleModule

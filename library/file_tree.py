@@ -17,80 +17,56 @@ description:
   - "Every entry is checked before anything is written: a malformed entry, an owner
     that does not exist, or a directory where a file is declared (or the reverse)
     fails the task with the entry's index, path and field, and nothing changes."
-  - A file with O(entries[].validate) is checked before it replaces its destination;
+  - A file with a C(validate) command is checked before it replaces its destination;
     a refused file leaves the destination exactly as it was (entries before it in
     the list stay written, as separate tasks would have).
   - O(purge) removes files and links that match a glob and are not listed, for a
     directory whose listed files are the whole truth.
-  - The action plugin of the same name reads each O(entries[].src) on the controller
+  - The action plugin of the same name reads each entry's C(src) on the controller
     (a role's C(files/) or an absolute path, as C(copy) does) and sends its bytes.
 version_added: "0.1.0"
-author: wizard fleet maintainers
+author: Wizard fleet maintainers (!UNKNOWN)
 options:
   entries:
-    description: The directories, files and links, in the order they are converged.
-    type: list
-    elements: dict
+    description:
+      - The directories, files and links, in the order they are converged; a list of
+        dicts with the keys below. The module checks the entries itself (type C(raw)),
+        so that a malformed one fails naming its index, path and field.
+      - C(path) (str, required) - absolute, normalised path on the host.
+      - C(state) (str, C(file), C(directory) or C(link)) - what the path is; C(link)
+        when C(target) is given, else C(file).
+      - C(src) (str) - a file's content, read from this controller path by the action
+        plugin (binary safe). Relative paths are searched like C(copy)'s.
+      - C(content) (str) - a file's content as text (UTF-8), for example a C(template)
+        lookup.
+      - C(content_base64) (str) - a file's content, base64 encoded (what the action
+        plugin sends for C(src)). Give one of C(src), C(content) and C(content_base64).
+      - C(target) (str) - a link's target.
+      - C(owner), C(group) (str, default C(root)) - owner and group names (managed when
+        the module runs as root).
+      - C(mode) (str) - octal mode as a quoted string; C("0644") for files and
+        C("0755") for directories when not given. Links have none.
+      - C(diff) (bool, default C(true)) - show the content in diffs. When false the diff
+        shows the file's size and sha256 instead (programs, whose source tells an
+        operator little).
+      - C(validate) (str) - command run on the new file before it replaces the old one;
+        C(%s) is the temporary file's path. Not run in check mode.
+    type: raw
     required: true
-    suboptions:
-      path:
-        description: Absolute, normalised path on the host.
-        type: str
-        required: true
-      state:
-        description: What the path is. Defaults to C(link) when O(entries[].target) is
-          given, else C(file).
-        type: str
-        choices: [file, directory, link]
-      src:
-        description: A file's content, read from this controller path by the action
-          plugin (binary safe). Relative paths are searched like C(copy)'s.
-        type: str
-      content:
-        description: A file's content as text (UTF-8), for example a C(template) lookup.
-        type: str
-      content_base64:
-        description: A file's content, base64 encoded (what the action plugin sends for
-          O(entries[].src)).
-        type: str
-      target:
-        description: A link's target.
-        type: str
-      owner:
-        description: Owner name (managed when the module runs as root).
-        type: str
-        default: root
-      group:
-        description: Group name (managed when the module runs as root).
-        type: str
-        default: root
-      mode:
-        description:
-          - Octal mode as a quoted string, C("0644") for files and C("0755") for
-            directories when not given. Links have none.
-        type: raw
-      diff:
-        description: Show the content in diffs. When false the diff shows the file's
-          size and sha256 instead (programs, whose source tells an operator little).
-        type: bool
-        default: true
-      validate:
-        description: Command run on the new file before it replaces the old one;
-          C(%s) is the temporary file's path. Not run in check mode.
-        type: str
   purge:
     description:
-      - Glob patterns such as C(/var/lib/trails/*.trail). Files and links that match
-        and are not in O(entries) are removed. Only the last part may be a glob, and
-        directories never match.
-    type: list
-    elements: str
+      - A list of glob patterns such as C(/var/lib/trails/*.trail). Files and links that
+        match and are not in O(entries) are removed. Only the last part may be a glob,
+        and directories never match.
+    type: raw
     default: []
 attributes:
   check_mode:
     support: full
+    description: Reports what would be created, updated and removed; writes nothing.
   diff_mode:
     support: full
+    description: Before and after of every changed entry (size and sha256 where C(diff) is false).
 notes:
   - Standard library only; runs on the host's python3.
   - Not for secrets; a secret file belongs in its own task with C(no_log), so that

@@ -41,10 +41,7 @@ NO_ROLE_DEFAULT: dict[tuple[str, str], str] = {}
 
 # Known problems in defaults/main.yml (not in the specs): (role, variable) -> what is wrong.
 DEFAULTS_FIX_PENDING = "defaults fix pending (defaults/main.yml)"
-KNOWN_DEFAULTS_PROBLEMS: dict[tuple[str, str], str] = {
-    ("webhook_receiver", "webhook_receiver_secret"):
-        'required option with a role default ("") that satisfies `required`',
-}
+KNOWN_DEFAULTS_PROBLEMS: dict[tuple[str, str], str] = {}
 
 TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,), "path": (str,), "int": (int,), "bool": (bool,),

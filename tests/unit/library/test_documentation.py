@@ -28,11 +28,7 @@ MODULES = sorted(path.stem for path in (ROOT / "library").glob("*.py"))
 DOC_FIX_PENDING = "doc fix pending (sanity helper)"
 # (module, top-level option) whose DOCUMENTATION disagrees with the argument_spec today;
 # library/*.py docs are being fixed separately. Strict: a fixed one fails until removed here.
-KNOWN_DOC_MISMATCHES: set[tuple[str, str]] = {
-    # documented as list of dicts with suboptions; the spec takes raw (parse_entries checks it)
-    ("file_tree", "entries"),
-    ("file_tree", "purge"),  # documented list of str; the spec takes raw (parse_purge checks it)
-}
+KNOWN_DOC_MISMATCHES: set[tuple[str, str]] = set()
 
 
 def doc_strings(name: str) -> dict[str, str]:
