@@ -15,7 +15,7 @@ ROLES := $(sort $(notdir $(patsubst %/molecule/default/,%,$(wildcard roles/*/mol
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help converge test lint unit molecule e2e image wheelhouse deps venv clean
+.PHONY: help converge test lint sanity unit molecule e2e image wheelhouse deps venv clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ help:  ## Show the targets
 converge: venv image wheelhouse  ## Converge a local throwaway wizard host twice and show the result
 	scripts/demo-converge
 
-test: lint sanity unit molecule e2e  ## Everything: linters, unit tests, every Molecule scenario, end-to-end tests
+test: lint sanity unit molecule e2e  ## Everything: linters, ansible-test sanity, unit tests, every Molecule scenario, end-to-end tests
 
 lint: venv  ## ruff, yamllint, ansible-lint (production profile)
 	ruff check .

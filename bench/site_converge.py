@@ -73,7 +73,9 @@ def bench_inventory(workdir: Path) -> None:
 
 
 def run(host: PodmanHost, playbook: str, *, mitogen: bool) -> tuple[float, list[int]]:
-    env = f"ANSIBLE_CONFIG=/srv/repo/ansible.cfg {MITOGEN_ENV if mitogen else ''}"
+    # As the pull runner does: the checkout's fleet package first for the controller plugins.
+    env = (f"ANSIBLE_CONFIG=/srv/repo/ansible.cfg PYTHONPATH=/srv/repo/module_utils "
+           f"{MITOGEN_ENV if mitogen else ''}")
     command = (f"cd /srv/repo && {env} {VENV}/bin/ansible-playbook -i /srv/bench/hosts.yml "
                f"{playbook}")
     start = time.monotonic()

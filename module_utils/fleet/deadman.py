@@ -346,11 +346,15 @@ def syslog_logger(priority: str, message: str) -> None:
 
 
 def post_json(url: str, body: dict[str, Any], timeout: float) -> int:
-    """POST ``body`` as JSON; return the HTTP status (raises OSError on failure)."""
+    """POST ``body`` as JSON; return the HTTP status (raises OSError on failure).
+
+    Plain urllib with its default opener: deadman-check runs without Ansible,
+    so Ansible's open_url is not there (and no module posts anything).
+    """
     request = urllib.request.Request(  # noqa: S310 - http(s) enforced by config_from_dict
         url, data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "deadman-check"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with urllib.request.build_opener().open(request, timeout=timeout) as response:
         return int(response.status)
 
 

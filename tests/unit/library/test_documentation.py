@@ -25,9 +25,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULES = sorted(path.stem for path in (ROOT / "library").glob("*.py"))
-DOC_FIX_PENDING = "doc fix pending (sanity helper)"
-# (module, top-level option) whose DOCUMENTATION disagrees with the argument_spec today;
-# library/*.py docs are being fixed separately. Strict: a fixed one fails until removed here.
+DOC_FIX_PENDING = "documentation disagrees with the argument_spec"
+# (module, top-level option) whose DOCUMENTATION may disagree with the argument_spec,
+# each with an issue to fix it. Strict: a fixed one fails until removed here.
 KNOWN_DOC_MISMATCHES: set[tuple[str, str]] = set()
 
 
