@@ -23,7 +23,8 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    # secret_files shares these (a YAML merge key); only content and mode differ.
+    suboptions: &file_suboptions
       dest:
         description: Absolute path on the host; its directory must exist.
         type: path
@@ -56,29 +57,14 @@ options:
     elements: dict
     default: []
     suboptions:
-      dest:
-        description: Absolute path on the host; its directory must exist.
-        type: path
-        required: true
+      <<: *file_suboptions
       content:
         description: Exact text of the file (UTF-8); never logged (C(no_log)).
         type: str
         required: true
-      owner:
-        description: Owner name or uid.
-        type: str
-        default: root
-      group:
-        description: Group name or gid.
-        type: str
-        default: root
       mode:
         description: Ignored; a secret file's mode is always C(0600).
         type: str
-      restart:
-        description: Whether the harness reads this file (a change means a restart).
-        type: bool
-        default: true
   state_dir:
     description: Root-owned directory for the journal, snapshots and known-good marker.
     type: path

@@ -50,7 +50,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &file_suboptions  # secret_files has the same (a YAML merge key below)
       src: {description: Source path on the controller., type: path, required: true}
       dest: {description: Where the host gets the file (error messages)., type: str}
       content: {description: Rendered text., type: str, required: true}
@@ -65,14 +65,7 @@ options:
     elements: dict
     default: []
     suboptions:
-      src: {description: Source path on the controller., type: path, required: true}
-      dest: {description: Where the host gets the file (error messages)., type: str}
-      content: {description: Rendered text., type: str, required: true}
-      format:
-        description: Check to run.
-        type: str
-        choices: [auto, json, yaml, text]
-        default: auto
+      <<: *file_suboptions
   schema:
     description: JSON Schema file for config.yaml.
     type: path
@@ -116,10 +109,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only; runs the same in check mode.
+    description: Judges rendered text on the controller, writing nothing; check mode runs it as is.
   diff_mode:
     support: none
-    description: Nothing changes, so there is nothing to show.
+    description: No file is written here; the apply module shows the overlay's diff.
 requirements:
   - jsonschema >= 4.20
   - pyyaml >= 6

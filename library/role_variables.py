@@ -60,10 +60,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Read-only; runs the same in check mode.
+    description: Reads variable names and spec files only, so check mode runs it as is.
   diff_mode:
     support: none
-    description: Nothing changes, so there is nothing to show.
+    description: It never writes; a finding names variables and files, never values.
 notes:
   - Findings never include a variable's value, only its name and the files that set it.
   - The conventions are in docs/CONVENTIONS.md (role variables are declared; the typo guard).
@@ -133,6 +133,8 @@ msg:
 
 import os
 
+# Mitogen ships only the module_utils a module names: this one is used indirectly.
+import ansible.module_utils.fleet.files  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.role_vars import (
     RoleVarsError,

@@ -66,6 +66,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from .files import ReadError, read_text
 from .providers import format_path
 
 VERSION = 1
@@ -462,13 +463,9 @@ def load_policy_text(text: str, name: str) -> Policy:
 def load_policy(path: str) -> Policy:
     """Read and validate a policy file; PolicyError names the file and the field."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read config policy: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: config policy is not UTF-8 (byte offset {exc.start})") \
-            from None
+        text = read_text(path, "config policy")
+    except ReadError as exc:
+        raise PolicyError(str(exc)) from None
     return load_policy_text(text, str(path))
 
 

@@ -76,3 +76,22 @@ def read_private_file(path: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+class ReadError(ValueError):
+    """A file could not be read as UTF-8 text; the message names the file and why."""
+
+
+def read_text(path: str, what: str) -> str:
+    """The whole file as UTF-8 text, for the loaders of configuration and key files.
+
+    ReadError says ``PATH: cannot read WHAT: REASON`` or ``PATH: WHAT is not UTF-8
+    (byte offset N)``; callers re-raise it as their own error type.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{path}: {what} is not UTF-8 (byte offset {exc.start})") from None

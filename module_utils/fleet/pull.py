@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .files import atomic_write
+from .files import ReadError, atomic_write, read_text
 
 TRIGGER_SUFFIX = ".trigger"
 MAX_TRIGGER_BYTES = 4096
@@ -132,10 +132,9 @@ class PullConfig:
 
 def load_config(path: str) -> PullConfig:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        data = json.loads(read_text(path, "pull configuration"))
+    except ReadError as exc:
+        raise ConfigError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from exc
     try:

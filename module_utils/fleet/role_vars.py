@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from .files import ReadError, read_text
+
 SPEC_NAMES = ("argument_specs.yml", "argument_specs.yaml")
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 NOT_FOUND = "not found in the searched inventory: extra vars or a task?"
@@ -85,10 +87,9 @@ def spec_options(path: str) -> set[str]:
     """Option names over every entry point of one argument_specs-shaped file."""
     yaml = _yaml()
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except OSError as error:
-        raise RoleVarsError(f"{path}: cannot read ({error.strerror or error})") from None
+        document = yaml.safe_load(read_text(path, "argument specs"))
+    except ReadError as error:
+        raise RoleVarsError(str(error)) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .files import atomic_write, read_private_file
+from .files import ReadError, atomic_write, read_private_file, read_text
 
 try:
     import coincurve
@@ -625,12 +625,9 @@ def normalise_revoked_list(entries: Any, source: str = "revoked keys") -> list[s
 
 def _load_structured(path: str) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read key list: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise SignatureError(f"{path}: not UTF-8 (byte offset {exc.start})") from None
+        text = read_text(path, "key list")
+    except ReadError as exc:
+        raise SignatureError(str(exc)) from None
     if path.endswith(".json"):
         try:
             return json.loads(text)

@@ -95,39 +95,37 @@ def test_banned_provider_hidden_in_an_overlay_file_fails_before_any_change(conve
 
 # -- the rendered decision: what the source text scan cannot see ---------------------
 
-@pytest.mark.parametrize("spelling", ['"\\x61nthropic"', '"anthr\\\n    opic"'])
-def test_a_name_written_as_a_yaml_escape_is_refused(converged, spelling):
-    _, repo, _ = converged
-    with edited(repo, f"{OVERLAY}/config.yaml", "vision:\n    provider: auto",
-                f"vision:\n    provider: {spelling}"):
-        refused_run(converged, evidence="auxiliary.vision.provider")
+# (file, text, replacement, what the refusal names): the name is never in the source text.
+RENDERED_NAMES = {
+    "yaml-hex-escape": ("config.yaml", "vision:\n    provider: auto",
+                        'vision:\n    provider: "\\x61nthropic"', "auxiliary.vision.provider"),
+    "yaml-line-continuation": ("config.yaml", "vision:\n    provider: auto",
+                               'vision:\n    provider: "anthr\\\n    opic"',
+                               "auxiliary.vision.provider"),
+    "template-assembled": ("config.yaml", "compression:\n    provider: auto",
+                           "compression:\n    provider: \"{{ 'anth' ~ 'ropic' }}\"",
+                           "/home/wizard/.hermes/config.yaml"),
+    "json-unicode-escape": ("channel_directory.json", '"kind": "matrix"',
+                            '"kind": "matrix", "model": "\\u0063laude-3-haiku"',
+                            "channels.ops.model"),
+    "soul-md-join": ("SOUL.md", "- Tell the truth",
+                     "- Defer to {{ ['Cl', 'au', 'de'] | join }} on hard questions.\n"
+                     "- Tell the truth", "/home/wizard/.timmy/SOUL.md"),
+}
 
 
-def test_a_name_a_template_assembles_is_refused(converged):
+@pytest.mark.parametrize("case", sorted(RENDERED_NAMES))
+def test_a_name_only_the_rendering_reveals_is_refused(converged, case):
+    name, text, replacement, evidence = RENDERED_NAMES[case]
     _, repo, _ = converged
-    with edited(repo, f"{OVERLAY}/config.yaml", "compression:\n    provider: auto",
-                "compression:\n    provider: \"{{ 'anth' ~ 'ropic' }}\""):
-        refused_run(converged, evidence="/home/wizard/.hermes/config.yaml")
+    with edited(repo, f"{OVERLAY}/{name}", text, replacement):
+        refused_run(converged, evidence=evidence)
 
 
 def test_a_name_fed_through_an_inventory_variable_is_refused(converged):
     # JSON escapes in -e: the variable's text never holds the name, SOUL.md does.
     role = '{"wizard_role": "\\u0063laude-whisperer"}'
     refused_run(converged, "-e", role, evidence="/home/wizard/.timmy/SOUL.md")
-
-
-def test_a_name_escaped_in_a_json_file_is_refused(converged):
-    _, repo, _ = converged
-    with edited(repo, f"{OVERLAY}/channel_directory.json", '"kind": "matrix"',
-                '"kind": "matrix", "model": "\\u0063laude-3-haiku"'):
-        refused_run(converged, evidence="channels.ops.model")
-
-
-def test_a_name_assembled_inside_soul_md_is_refused(converged):
-    _, repo, _ = converged
-    with edited(repo, f"{OVERLAY}/SOUL.md", "- Tell the truth",
-                "- Defer to {{ ['Cl', 'au', 'de'] | join }} on hard questions.\n- Tell the truth"):
-        refused_run(converged, evidence="/home/wizard/.timmy/SOUL.md")
 
 
 # -- the config policy ---------------------------------------------------------------
