@@ -15,7 +15,10 @@ Vocabulary
 * Extra spec files (same shape, for example ``playbooks/site.argument_specs.yml``)
   declare fleet-wide names that carry a role prefix but are consumed by the
   site playbook or by several roles; each is added to the set of its prefix.
-  Their names without a role prefix are never checked, so they are ignored.
+* ``fleet_`` (FLEET_PREFIX) is the fleet-wide prefix, no role's: a ``fleet_``
+  name is declared when any loaded spec (a role's input, or an extra spec)
+  declares it, so a misspelt layout path is caught like a role variable.
+  Other names without a prefix are never checked.
 * Names beginning with ``__`` are internal to a role and never checked.
 * A name is *undeclared* when it carries a role prefix, is declared by no
   loaded spec and matches no allowlist entry ``{name: exact-or-glob, reason}``.
@@ -51,6 +54,9 @@ CUTOFF = 0.75
 class RoleVarsError(ValueError):
     """Bad input (a spec file or an allowlist entry); the message names it."""
 
+
+# The fleet-wide prefix (inventory/group_vars/all.yml), which no role owns.
+FLEET_PREFIX = "fleet_"
 
 @dataclass(frozen=True)
 class AllowEntry:
@@ -132,11 +138,17 @@ def load_declared(roles_dir: str, extra_spec_files: Iterable[str] = ()) -> dict[
             spec = os.path.join(meta, spec_name)
             if os.path.isfile(spec):
                 declared.setdefault(f"{role}_", set()).update(spec_options(spec))
+    fleet = {name for names in declared.values() for name in names
+             if name.startswith(FLEET_PREFIX)}
     for path in extra_spec_files:
         for name in spec_options(path):
             prefix = role_prefix(name, declared)
             if prefix is not None:
                 declared[prefix].add(name)
+            elif name.startswith(FLEET_PREFIX):
+                fleet.add(name)
+    if fleet:  # the prefix exists once something declares a fleet-wide input
+        declared[FLEET_PREFIX] = fleet
     for names in declared.values():
         names.difference_update({name for name in names if name.startswith("__")})
     return declared
@@ -306,7 +318,9 @@ def format_undeclared(record: Undeclared, sources: Iterable[str] | None = None) 
 
     SOURCES is this name's list from ``find_sources``; None when no source was searched.
     """
-    line = f"{record.name}: not declared by role {record.role}"
+    owner = ("any role's or the site's argument specs" if record.role + "_" == FLEET_PREFIX
+             else f"role {record.role}")
+    line = f"{record.name}: not declared by {owner}"
     if sources is not None:
         sources = list(sources)
         plain = [source for source in sources if not source.startswith(MAYBE)]

@@ -341,3 +341,18 @@ def test_site_spec_declares_only_fleet_wide_prefixed_names():
                         if not name.startswith("fleet_") and not frv.role_prefix(name, by_roles))
     assert unprefixed == [], "neither fleet_ nor a role's prefix"
     assert sorted(site & everything) == [], "already declared by a role"
+
+
+def test_a_misspelt_fleet_layout_name_is_found_with_its_suggestion(roles, tmp_path):
+    write_spec(roles / "base" / "meta" / "argument_specs.yml",
+               {"main": ["base_user", "fleet_sbin_dir"]})
+    site = write_spec(tmp_path / "fleet.argument_specs.yml", {"site": ["fleet_branch"]})
+    declared = frv.load_declared(str(roles), [str(site)])
+    assert declared["fleet_"] == {"fleet_sbin_dir", "fleet_branch"}
+    found = frv.undeclared(["fleet_sbin_dri", "fleet_sbin_dir", "fleet_branch", "wizard_user"],
+                           declared)
+    assert [(f.name, f.role, f.suggestions) for f in found] == [
+        ("fleet_sbin_dri", "fleet", ["fleet_sbin_dir"])]
+    assert frv.format_undeclared(found[0]) == (
+        "fleet_sbin_dri: not declared by any role's or the site's argument specs; "
+        "did you mean fleet_sbin_dir?")

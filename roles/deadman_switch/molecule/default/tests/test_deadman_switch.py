@@ -1,11 +1,16 @@
 """The deadman switch heals a hung harness, escalates a crash loop to the flag, then stops.
 
-The tests run in file order against one host (converge.yml: beat 1 s, stale
-after 4 s, check every 2 s, 2 restarts per 60 s, healthy after 5 s).
+converge.yml: beat 1 s, stale after 4 s, check every 2 s, 2 restarts per 60 s,
+healthy after 5 s. No test counts on another having run before it: each asks
+for the state it needs, ``healthy`` (no flag, no control word, a fresh beat, a
+fresh restart budget) or ``flag_raised`` (the crash loop was escalated to the
+flag and systemd gave up on the harness), and the fixture establishes it. In
+file order the crash loop is driven once, by the test that checks it.
 """
 
 import json
-import time
+
+import pytest
 
 from tests.testinfra_helpers import show, wait_for
 
@@ -15,6 +20,7 @@ HISTORY = f"{STATE}/history.jsonl"
 STAMP = "/var/lib/harness/heartbeat"
 CONTROL = "/var/lib/harness/control"
 STUB_LOG = "/var/log/overlay-stub.log"
+CHECK = "deadman-check.service"
 
 
 def history(host):
@@ -32,7 +38,97 @@ def stamp_age(host):
     return int(result.stdout) if result.rc == 0 and result.stdout.strip() else None
 
 
-def test_program_config_and_state_are_root_only(host):
+def beating(host):
+    return host.service("harness").is_running and \
+        (age := stamp_age(host)) is not None and age <= 2
+
+
+def control_word(host):
+    result = host.run(f"cat {CONTROL}")
+    return result.stdout.strip() if result.rc == 0 else None
+
+
+def wait_for_checks(host, count, timeout=30):
+    """Wait (bounded) until the timer has started ``count`` more checks and the last has ended."""
+    seen = [show(host, "ExecMainStartTimestampMonotonic", CHECK)]
+
+    def more():
+        now = show(host, "ExecMainStartTimestampMonotonic", CHECK)
+        if now != seen[-1]:
+            seen.append(now)
+        return len(seen) > count and show(host, "ActiveState", CHECK) != "activating"
+
+    assert wait_for(more, timeout=timeout, step=0.3), \
+        f"deadman-check ran {len(seen) - 1} of {count} times in {timeout} s"
+
+
+def run_check(host):
+    """One deadman-check run of our own (bounded retry while a timer run holds the lock)."""
+    def ran():
+        result = host.run("deadman-check")
+        assert result.rc == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        return "another deadman-check is running" not in result.stderr
+
+    assert wait_for(ran, timeout=20, step=0.2), "deadman-check never got its lock"
+
+
+def harness_started_at(host):
+    """Wall time (whole seconds, rounded down) of the harness's current start."""
+    return int(host.check_output(
+        'date -d "$(systemctl show harness.service -p ExecMainStartTimestamp --value)" +%s'))
+
+
+def current_period_marked(host):
+    """The deadman has marked the harness's current healthy period known-good."""
+    state = host.run(f"cat {STATE}/state.json")
+    if state.rc != 0 or not host.service("harness").is_running:
+        return False
+    state = json.loads(state.stdout)
+    marked, since = state.get("marked_good_at"), state.get("healthy_since")
+    # A mark of this period comes >= healthy_after (5 s) after the harness's start.
+    return marked is not None and since is not None and marked >= since and \
+        marked >= harness_started_at(host) + 1
+
+
+def make_healthy(host):
+    """No control word, the harness running and beating, no flag and a fresh restart budget."""
+    host.run_expect([0], f"rm -f {CONTROL}")
+    if not beating(host):
+        # Crashed past systemd's start limit, hung, or stopped: start it afresh.
+        host.run_expect([0], "systemctl reset-failed harness.service")
+        host.run_expect([0], "systemctl restart harness.service")
+    assert wait_for(lambda: beating(host), timeout=20), "the harness does not beat"
+    # Last, so that any action the deadman took meanwhile is forgotten too.
+    host.run_expect([0], "deadman-check --clear --reason 'test: healthy fixture'")
+    assert not host.file(FLAG).exists
+
+
+def drive_crash_loop(host):
+    """From a healthy harness: make every start crash; return the history length before."""
+    before = len(history(host))
+    host.run_expect([0], f"echo crash-on-start > {CONTROL}")
+    host.run("systemctl kill -s SIGUSR2 harness.service")
+    assert wait_for(lambda: host.file(FLAG).exists, timeout=120, step=1)
+    return before
+
+
+@pytest.fixture
+def healthy(host):
+    make_healthy(host)
+
+
+@pytest.fixture
+def flag_raised(host):
+    """The crash loop has been escalated to the flag (driven here unless it already was)."""
+    if not (host.file(FLAG).exists and control_word(host) == "crash-on-start"):
+        make_healthy(host)
+        drive_crash_loop(host)
+    # systemd's own start limit ends its restarts (burst 3 in 30 s).
+    assert wait_for(lambda: show(host, "ActiveState") == "failed", timeout=30)
+
+
+def test_program_config_and_state_are_root_only(host, healthy):
     assert host.file("/usr/local/sbin/deadman-check").linked_to == \
         "/opt/golden-state/venv/bin/deadman-check"
     config = host.file("/etc/golden-state/deadman.json")
@@ -49,22 +145,27 @@ def test_timer_runs_the_check_every_few_seconds(host):
     timer = host.service("deadman-check.timer")
     assert timer.is_enabled
     assert timer.is_running
-    first = show(host, "ExecMainStartTimestampMonotonic", "deadman-check.service")
-    assert wait_for(lambda: show(host, "ExecMainStartTimestampMonotonic",
-                                 "deadman-check.service") != first, timeout=15)
-    assert show(host, "Result", "deadman-check.service") == "success"
+    first = show(host, "ExecMainStartTimestampMonotonic", CHECK)
+    assert wait_for(lambda: show(host, "ExecMainStartTimestampMonotonic", CHECK) != first,
+                    timeout=15)
+    assert wait_for(lambda: show(host, "ActiveState", CHECK) != "activating", timeout=15)
+    assert show(host, "Result", CHECK) == "success"
 
 
-def test_harness_beats_and_is_marked_known_good_once(host):
+def test_harness_beats_and_is_marked_known_good_once(host, healthy):
     assert host.service("harness").is_running
     assert wait_for(lambda: stamp_age(host) is not None and stamp_age(host) <= 2)
-    assert wait_for(lambda: stub_calls(host, "mark-known-good"), timeout=30)
+    # This healthy period is marked once, healthy_after (5 s) into it...
+    assert wait_for(lambda: current_period_marked(host), timeout=30)
+    assert stub_calls(host, "mark-known-good")
     marked = len(stub_calls(host, "mark-known-good"))
-    time.sleep(8)  # three or four more checks of the same healthy period
+    # ...and not again by the next checks of the same period.
+    wait_for_checks(host, 3)
+    run_check(host)
     assert len(stub_calls(host, "mark-known-good")) == marked
 
 
-def test_hung_harness_is_restarted(host):
+def test_hung_harness_is_restarted(host, healthy):
     pid = show(host, "MainPID")
     before = len(history(host))
     host.run_expect([0], f"echo hang > {CONTROL}")
@@ -80,18 +181,15 @@ def test_hung_harness_is_restarted(host):
     assert '"event": "restart"' in journal
 
 
-def test_crash_loop_escalates_to_rollback_flag_and_alert(host):
-    host.run_expect([0], "deadman-check --clear --reason 'test: fresh budget'")
-    before = len(history(host))
-    host.run_expect([0], f"echo crash-on-start > {CONTROL}")
-    host.run("systemctl kill -s SIGUSR2 harness.service")
-    assert wait_for(lambda: host.file(FLAG).exists, timeout=120, step=1)
+def test_crash_loop_escalates_to_rollback_flag_and_alert(host, healthy):
+    rollbacks = len(stub_calls(host, "rollback --to known-good"))
+    before = drive_crash_loop(host)
     # (a mark_good of the short healthy spell after --clear may come first)
     events = [e["event"] for e in history(host)[before:] if not e["event"].startswith("mark_good")]
     assert events == ["restart", "restart", "rollback", "restart", "deadman_active"]
     rollback = next(e for e in history(host)[before:] if e["event"] == "rollback")
     assert rollback["outcome"] == "rollback: ok"
-    assert len(stub_calls(host, "rollback --to known-good")) == 1
+    assert len(stub_calls(host, "rollback --to known-good")) == rollbacks + 1
     flag = json.loads(host.file(FLAG).content_string)
     assert flag["event"] == "deadman_active"
     assert "giving up" in flag["reason"]
@@ -99,18 +197,17 @@ def test_crash_loop_escalates_to_rollback_flag_and_alert(host):
     assert "ALERT deadman_active" in alert
 
 
-def test_no_more_action_while_the_flag_is_up(host):
-    # systemd's own start limit ends its restarts; then nothing may move.
-    assert wait_for(lambda: show(host, "ActiveState") == "failed", timeout=30)
+def test_no_more_action_while_the_flag_is_up(host, flag_raised):
     restarts = show(host, "NRestarts")
     entries = len(history(host))
-    time.sleep(7)  # three timer runs
+    rollbacks = len(stub_calls(host, "rollback"))
+    wait_for_checks(host, 3)
     for _ in range(2):
-        host.run_expect([0], "deadman-check")
+        run_check(host)
     assert show(host, "NRestarts") == restarts
     assert show(host, "ActiveState") == "failed"
     assert len(history(host)) == entries
-    assert len(stub_calls(host, "rollback")) == 1
+    assert len(stub_calls(host, "rollback")) == rollbacks
     status = host.check_output("deadman-check --status")
     assert "deadman flag   ACTIVE" in status
 
@@ -122,24 +219,35 @@ def test_second_instance_exits_quietly(host):
     assert "Traceback" not in result.stderr
 
 
-def test_corrupt_state_is_replaced_and_the_flag_survives(host):
-    host.run_expect([0], f"echo '{{broken' > {STATE}/state.json")
-    result = host.run("deadman-check")
-    assert result.rc == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    assert host.run(f"ls {STATE}/state.json.corrupt-*").rc == 0
-    assert history(host)[-1]["event"] == "state_corrupt"
+def test_corrupt_state_is_replaced_and_the_flag_survives(host, flag_raised):
+    def set_aside():
+        return set(host.run(f"ls {STATE}/state.json.corrupt-* 2>/dev/null").stdout.split())
+
+    earlier = set_aside()
+    entries = len(history(host))
+    # Under the lock, so that no check in progress writes its state over the broken file.
+    host.run_expect([0], f"flock {STATE}/lock sh -c \"echo '{{broken' > {STATE}/state.json\"")
+    run_check(host)
+    # Our run, or a timer run just before it, found the broken file: kept aside, reported once.
+    assert len(set_aside() - earlier) == 1
+    assert [e["event"] for e in history(host)[entries:]] == ["state_corrupt"]
     json.loads(host.file(f"{STATE}/state.json").content_string)
     assert host.file(FLAG).exists  # the flag is its own file: still no action
     assert show(host, "ActiveState") == "failed"
 
 
-def test_clearing_the_flag_lets_the_deadman_heal_again(host):
+def test_clearing_the_flag_lets_the_deadman_heal_again(host, flag_raised):
+    entries = len(history(host))  # nothing is recorded while the flag is up
     host.run_expect([0], f"rm -f {CONTROL}")
     cleared = host.run("deadman-check --clear --reason 'test: fixed'")
     assert cleared.rc == 0
     assert "flag cleared" in cleared.stdout
     assert not host.file(FLAG).exists
+    # systemd gave up on the harness: only the deadman (restart budget renewed) starts it.
     assert wait_for(lambda: host.service("harness").is_running, timeout=40)
     assert wait_for(lambda: stamp_age(host) is not None and stamp_age(host) <= 2, timeout=15)
+    events = history(host)[entries:]
+    assert events[0]["event"] == "cleared"
+    restart = next(e for e in events if e["event"] == "restart")
+    assert restart["outcome"] == "restart: ok"
     assert history(host)[-1]["event"] in ("restart", "heartbeat_fresh", "mark_good")
