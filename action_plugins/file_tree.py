@@ -3,7 +3,8 @@
 
 Like ``copy``, a relative ``src`` is searched in the role's ``files/`` (and the
 playbook's); the bytes travel base64-encoded in the module's arguments, so a
-whole set of files costs one module call instead of a transfer per file.
+whole set of files costs one module call instead of a transfer per file. A
+Vault-encrypted source is decrypted, and its entry shows no diff.
 """
 
 from __future__ import annotations
@@ -55,8 +56,17 @@ class ActionModule(ActionBase):
         if not isinstance(src, str) or not src:
             raise AnsibleError(f"{where}: src must be a path (a non-empty string)")
         try:
-            with open(self._find_needle("files", src), "rb") as handle:
-                entry["content_base64"] = base64.b64encode(handle.read()).decode("ascii")
+            path = self._find_needle("files", src)
+            # Like copy: a Vault-encrypted source is decrypted (to a private temporary
+            # file the loader removes), and its content then stays out of diffs.
+            real = self._loader.get_real_file(path, decrypt=True)
+            try:
+                with open(real, "rb") as handle:
+                    entry["content_base64"] = base64.b64encode(handle.read()).decode("ascii")
+            finally:
+                self._loader.cleanup_tmp_file(real)
         except (AnsibleError, OSError) as error:
             raise AnsibleError(f"{where}: cannot read src {src}: {error}") from None
+        if real != path:
+            entry["diff"] = False
         return entry

@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleError, AnsibleFileNotFound
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.action import ActionBase
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,13 +21,17 @@ _spec.loader.exec_module(file_tree_action)
 ActionModule = file_tree_action.ActionModule
 
 BINARY = b"\x00\x01\xff\xfe\x00 not text \x00\n"
+VAULT_PASSWORD = b"generated-for-this-test"
 
 
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "blob.bin").write_bytes(BINARY)
     (tmp_path / "empty").write_bytes(b"")
+    vault = VaultLib([("default", VaultSecret(VAULT_PASSWORD))])
+    (tmp_path / "api.env").write_bytes(vault.encrypt(b"API_KEY=from-the-vault\n"))
     return {"blob.bin": str(tmp_path / "blob.bin"), "empty": str(tmp_path / "empty"),
+            "api.env": str(tmp_path / "api.env"),
             "vanished": str(tmp_path / "vanished")}
 
 
@@ -42,6 +48,8 @@ def action(files):
         return files[needle]
 
     plugin._find_needle = find_needle
+    plugin._loader = DataLoader()
+    plugin._loader.set_vault_secrets([("default", VaultSecret(VAULT_PASSWORD))])
     return plugin
 
 
@@ -101,7 +109,7 @@ def test_src_that_cannot_be_read_names_the_entry(action):
         action._read_src(1, {"path": "/etc/z", "src": "vanished"})
     message = str(caught.value)
     assert message.startswith("entries[1] (/etc/z): cannot read src vanished: ")
-    assert "No such file or directory" in message
+    assert "Could not find or access" in message and "vanished" in message
 
 
 def test_run_sends_every_entry_and_stops_on_a_bad_src(action, monkeypatch):
@@ -136,3 +144,15 @@ def test_run_shows_content_sizes_not_content_in_the_invocation(action, monkeypat
     assert shown == {"entries": [{"path": "/a", "content_base64": "(4 characters)", "mode": "0600"},
                                  {"path": "/b", "content": "(9 characters)"}, "odd"],
                      "purge": []}
+
+
+def test_a_vault_encrypted_src_is_sent_decrypted_and_without_diff(action, files):
+    assert Path(files["api.env"]).read_bytes().startswith(b"$ANSIBLE_VAULT;")
+    entry = action._read_src(0, {"path": "/home/wizard/.hermes/.env", "src": "api.env"})
+    assert base64.b64decode(entry["content_base64"]) == b"API_KEY=from-the-vault\n"
+    assert entry["diff"] is False
+
+
+def test_a_plain_src_keeps_its_diff_setting(action):
+    entry = action._read_src(0, {"path": "/x", "src": "blob.bin"})
+    assert "diff" not in entry
