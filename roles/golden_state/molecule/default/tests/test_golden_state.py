@@ -3,8 +3,15 @@ keeps snapshots and rolls back to known-good byte for byte."""
 
 import hashlib
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[5]
+SCHEMA = ROOT / "roles" / "golden_state" / "files" / "schema" / "config.v1.schema.json"
+GROUP_VARS = ROOT / "inventory" / "group_vars" / "wizards.yml"
 
 HERMES = "/home/wizard/.hermes"
 FILES = {
@@ -30,13 +37,24 @@ def test_config_carries_provider_chain_and_validates(host):
     assert config.startswith("#")
     assert "default: openai/gpt-4.1" in config
     assert "base_url: http://127.0.0.1:11434/v1" in config
-    check = host.run("/usr/bin/python3 -c 'import yaml' 2>/dev/null; echo")
-    assert check.rc == 0
+    # The live file parses, carries the inventory's chain (first model the default)...
+    data = yaml.safe_load(config)
+    chain = yaml.safe_load(GROUP_VARS.read_text())["golden_state_providers"]
+    assert data["model"]["providers"] == chain
+    assert data["model"]["default"] == chain[0]["model"]
+    # ...and is valid against the schema the role checks it with.
+    schema = json.loads(SCHEMA.read_text())
+    errors = [f"$.{'.'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.validators.validator_for(schema)(schema).iter_errors(data)]
+    assert errors == []
 
 
 def test_rendered_templates(host):
     soul = host.file("/home/wizard/.timmy/SOUL.md").content_string
-    assert "wizard-golden_state-default" in soul or "You are " in soul
+    name = host.backend.get_hostname()  # wizard_name: the inventory name, the container's
+    assert soul.startswith(f"# {name}\n")
+    assert f"You are {name}, a generalist wizard of the fleet." in soul
+    assert "{{" not in soul and "{%" not in soul
     channels = json.loads(host.file(f"{HERMES}/channel_directory.json").content_string)
     assert channels["version"] == 1
     env = host.file(f"{HERMES}/.env").content_string

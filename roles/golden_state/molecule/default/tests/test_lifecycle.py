@@ -1,16 +1,21 @@
-"""Runs after test_golden_state.py: drives the instance with ansible-playbook.
+"""Drives the instance with ansible-playbook (after test_golden_state.py, which only reads).
 
 A config that breaks the schema fails the play naming the JSON path and leaves
 every live file byte-identical; an unchanged converge does not restart the
 harness and a changed one restarts it exactly once (counted from the stand-in's
 start log); snapshots rotate keeping
 known-good; playbooks/rollback.yml restores known-good byte for byte.
+
+The tests run in any order: ``baseline`` records the converged state (live
+hashes, harness starts) before the first of them changes anything, and each
+test makes the changes it needs itself.
 """
 
 import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,38 +57,52 @@ def starts(host):
     return int(host.check_output("wc -l < /var/log/harness-starts"))
 
 
+def reconverge(tmp_path, turns, *extra):
+    """reconverge.yml with an overlay whose only change is ``max_turns: <turns>``."""
+    overlay = overlay_with(tmp_path / str(turns), "max_turns: 60", f"max_turns: {turns}")
+    return playbook(HERE / "reconverge.yml", "-e", f"golden_state_overlay_dir={overlay}", *extra)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    hashes: dict  # live file -> sha256 of the converged (default) set
+    starts: int   # harness starts logged before any test here changed anything
+
+
 @pytest.fixture(scope="module")
 def baseline(host):
-    """The converged (default) live set, marked known-good as the deadman would."""
+    """The converged (default) live set, marked known-good as the deadman would.
+
+    Every test asks for it, so it is taken before the first of them changes anything.
+    """
     assert host.service("harness.service").is_running
     host.check_output(f"{TOOL} mark-known-good")
-    return hashes(host)
+    return Baseline(hashes=hashes(host), starts=starts(host))
 
 
 def test_bad_config_fails_before_any_change(host, baseline, tmp_path):
     overlay = overlay_with(tmp_path, "max_turns: 60", "max_turns: many")
-    before = starts(host), host.check_output(f"{TOOL} list")
+    # Compared with the live set as this test found it (another test may have changed it).
+    before = hashes(host), starts(host), host.check_output(f"{TOOL} list")
     rc, out = playbook(HERE / "reconverge.yml", "-e", f"golden_state_overlay_dir={overlay}")
     assert rc != 0
     assert "$.agent.max_turns: 'many' is not of type 'integer'" in out
     assert f"{overlay}/config.yaml" in out
-    assert hashes(host) == baseline
-    assert (starts(host), host.check_output(f"{TOOL} list")) == before
+    assert (hashes(host), starts(host), host.check_output(f"{TOOL} list")) == before
 
 
 def test_converge_restarted_once_and_idempotence_did_not(host, baseline):
     # prepare started the stand-in once; converge changed files (one restart);
-    # the idempotence run changed nothing (no restart).
-    assert starts(host) == 2
+    # the idempotence run changed nothing (no restart). Counted as the scenario
+    # left it, before the tests here restarted anything.
+    assert baseline.starts == 2
 
 
 def test_changed_config_restarts_once_and_rotates(host, baseline, tmp_path):
     known_id = json.loads(host.check_output(f"{TOOL} --json list"))["known_good"]
     count = starts(host)
     for turns in (61, 62):
-        overlay = overlay_with(tmp_path / str(turns), "max_turns: 60", f"max_turns: {turns}")
-        rc, out = playbook(HERE / "reconverge.yml", "-e", f"golden_state_overlay_dir={overlay}",
-                           "-e", "golden_state_snapshot_keep=1")
+        rc, out = reconverge(tmp_path, turns, "-e", "golden_state_snapshot_keep=1")
         assert rc == 0, out
         count += 1
         assert starts(host) == count, "one restart per changed converge"
@@ -96,12 +115,16 @@ def test_changed_config_restarts_once_and_rotates(host, baseline, tmp_path):
     assert listing["snapshots"][1]["reason"] == "converge"
 
 
-def test_rollback_playbook_restores_known_good(host, baseline):
-    assert hashes(host) != baseline
+def test_rollback_playbook_restores_known_good(host, baseline, tmp_path):
+    # A converge away from known-good first (one restart), whatever ran before.
+    rc, out = reconverge(tmp_path, 59)
+    assert rc == 0, out
+    assert "max_turns: 59" in host.file(LIVE[0]).content_string
+    assert hashes(host) != baseline.hashes
     count = starts(host)
     rc, out = playbook(ROOT / "playbooks" / "rollback.yml")
     assert rc == 0, out
-    assert hashes(host) == baseline
+    assert hashes(host) == baseline.hashes
     assert host.file(LIVE[3]).mode == 0o600 and host.file(LIVE[3]).user == "wizard"
     assert starts(host) == count + 1
     again = host.run(f"{TOOL} rollback --to known-good")

@@ -3,6 +3,8 @@
 Every refused request carries its own delivery id; at the end one valid push
 is sent and awaited, and the history must contain none of the refused ids
 (runs are coalesced, so the valid one proves the runner had its chance).
+Tests wait for their own delivery ids, or (the timer) for earlier runs to end,
+so none depends on what ran before it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from tests.testinfra_helpers import wait_for
+
 URL = "http://127.0.0.1:19080/hooks/golden-state-pull"
-HISTORY = "/var/lib/golden-state/pull/history.jsonl"
+STATE = "/var/lib/golden-state/pull"
+HISTORY = f"{STATE}/history.jsonl"
+SPOOL = f"{STATE}/spool"
+RUNNER_UNITS = ("golden-state-pull.service", "golden-state-pull-reconcile.service")
 MAX_BODY = 65536
 
 
@@ -83,6 +91,19 @@ def wait_for_delivery(host, delivery: str, timeout: float = 30.0) -> dict:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def started(record: dict) -> float:
+    return datetime.strptime(record["start"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=UTC).timestamp()
+
+
+def runner_quiet(host) -> bool:
+    """No runner unit active, no trigger queued, no pending request left by a busy runner."""
+    states = host.check_output(f"systemctl show -p ActiveState --value {' '.join(RUNNER_UNITS)}")
+    return all(state in ("inactive", "failed") for state in states.split()) \
+        and host.run(f"ls -A {SPOOL}").stdout.strip() == "" \
+        and not host.file(f"{STATE}/pending").exists
 
 
 def test_receiver_runs_as_its_own_unprivileged_user(host):
@@ -200,9 +221,11 @@ def test_reconcile_timer_runs_the_same_runner(host):
     delay = host.check_output("systemctl show -p RandomizedDelayUSec --value "
                               "golden-state-pull-reconcile.timer")
     assert delay == "10min"
-    before = len(history(host))
+    # Earlier tests' runs over (a busy runner would only take a pending mark from this one).
+    assert wait_for(lambda: runner_quiet(host), timeout=60), "the runner did not settle in 60 s"
+    since = float(host.check_output("date +%s.%N"))
     assert host.run("systemctl start golden-state-pull-reconcile.service").rc == 0  # oneshot: waits
-    runs = history(host)[before:]
+    runs = [r for r in history(host) if started(r) >= since]
     assert [r["trigger"] for r in runs] == ["timer"]
     assert runs[0]["status"] == "ok"
 
