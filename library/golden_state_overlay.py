@@ -23,9 +23,9 @@ options:
     type: list
     elements: dict
     default: []
-    # secret_files shares these (a YAML merge key); only content and mode differ.
-    suboptions: &file_suboptions
-      dest:
+    # secret_files shares dest, owner, group and restart (YAML aliases).
+    suboptions:
+      dest: &dest
         description: Absolute path on the host; its directory must exist.
         type: path
         required: true
@@ -33,11 +33,11 @@ options:
         description: Exact text of the file (UTF-8).
         type: str
         required: true
-      owner:
+      owner: &owner
         description: Owner name or uid.
         type: str
         default: root
-      group:
+      group: &group
         description: Group name or gid.
         type: str
         default: root
@@ -45,7 +45,7 @@ options:
         description: Octal mode as a string, e.g. C("0640").
         type: str
         default: "0640"
-      restart:
+      restart: &restart
         description: Whether the harness reads this file (a change means a restart).
         type: bool
         default: true
@@ -57,14 +57,17 @@ options:
     elements: dict
     default: []
     suboptions:
-      <<: *file_suboptions
+      dest: *dest
       content:
         description: Exact text of the file (UTF-8); never logged (C(no_log)).
         type: str
         required: true
+      owner: *owner
+      group: *group
       mode:
         description: Ignored; a secret file's mode is always C(0600).
         type: str
+      restart: *restart
   state_dir:
     description: Root-owned directory for the journal, snapshots and known-good marker.
     type: path

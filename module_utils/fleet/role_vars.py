@@ -58,6 +58,7 @@ class RoleVarsError(ValueError):
 # The fleet-wide prefix (inventory/group_vars/all.yml), which no role owns.
 FLEET_PREFIX = "fleet_"
 
+
 @dataclass(frozen=True)
 class AllowEntry:
     """One allowlist entry: an exact name or a glob, and why it is allowed."""
