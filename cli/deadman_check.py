@@ -6,7 +6,10 @@ Run by deadman-check.timer. Each run: heartbeat fresh -> nothing (and, once per
 healthy period, mark the config known-good); stale -> restart the harness (at
 most max_restarts per window), then roll back to known-good and restart once
 more, then raise the deadman_active flag, alert and stop acting until
-``deadman-check --clear`` (or a converge) lowers the flag.
+``deadman-check --clear`` (or a converge) lowers the flag. When the overlay
+tool refuses the rollback (exit status 3: the known-good snapshot is judged
+unusable under today's policy), nothing is restarted for it: the flag goes up
+at once, and the history and the alert carry the tool's reasons.
 
 Exit status: 0 ok (also when another instance holds the lock), 1 bad
 configuration or unexpected I/O error, 2 usage error.

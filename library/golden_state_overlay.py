@@ -73,9 +73,22 @@ options:
     type: path
     default: /var/lib/golden-state/overlay
   snapshot_keep:
-    description: Number of snapshots to keep (the known-good one is kept in addition).
+    description:
+      - Number of snapshots to keep (the known-good one is kept in addition).
+      - Snapshots judged unusable (C(golden-state-overlay judge)) are never
+        rotated away and do not count.
     type: int
     default: 5
+  signatures:
+    description:
+      - "Who signed the new set, C({source: [pubkey hex, ...]}) (the
+        C(signer_keys) that C(golden_state_overlay_check) returns), recorded in
+        O(state_dir)C(/state.json). When the set is replaced, the snapshot of the
+        old set carries the old set's record, so a snapshot can be re-judged
+        when a signer's key is revoked."
+      - Omitted means unknown; a snapshot without a record is judged unusable
+        wherever signatures are required.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -102,6 +115,7 @@ EXAMPLES = r"""
         owner: wizard
         group: wizard
     snapshot_keep: 5
+    signatures: "{{ overlay_check.signer_keys }}"
   notify: Restart harness
 """
 
@@ -149,6 +163,7 @@ restart_required:
 import grp
 import os
 import pwd
+import re
 
 # Mitogen ships only the module_utils a module names: these are used indirectly.
 import ansible.module_utils.fleet.files  # noqa: F401  # pylint: disable=unused-import
@@ -213,6 +228,20 @@ def _specs(module: AnsibleModule, check: bool) -> list[FileSpec]:
     return specs
 
 
+def _signatures(value: dict | None) -> dict | None:
+    """``{source: [pubkey hex]}`` with keys lower-cased; OverlayError names a bad entry."""
+    if value is None:
+        return None
+    out = {}
+    for source, keys in value.items():
+        if not isinstance(keys, list) or not all(
+                isinstance(k, str) and re.fullmatch(r"[0-9A-Fa-f]{64}", k) for k in keys):
+            raise OverlayError(f"signatures[{source!r}]: expected a list of public keys "
+                               f"(64 hex characters each)")
+        out[str(source)] = [k.lower() for k in keys]
+    return out
+
+
 def _check_dirs(specs: list[FileSpec], check: bool) -> None:
     for spec in specs:
         directory = os.path.dirname(spec.dest)
@@ -234,6 +263,7 @@ def main() -> None:
                                          "mode": {"type": "str"}}},  # always 0600
             "state_dir": {"type": "path", "default": "/var/lib/golden-state/overlay"},
             "snapshot_keep": {"type": "int", "default": 5},
+            "signatures": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -246,7 +276,8 @@ def main() -> None:
             module.fail_json(msg="files: give at least one file (files or secret_files)")
         _check_dirs(specs, check)
         report = OverlayStore(module.params["state_dir"]).apply(
-            specs, keep=module.params["snapshot_keep"], check=check)
+            specs, keep=module.params["snapshot_keep"], check=check,
+            signatures=_signatures(module.params["signatures"]))
     except OverlayError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:

@@ -154,6 +154,17 @@ signers:
   returned: always
   type: dict
   sample: {roles/golden_state/files/overlay/config.yaml: [alice]}
+signer_keys:
+  description:
+    - Per source, the public key (64 lowercase hex) of each trusted, unrevoked
+      key counted; empty without signatures.
+    - The role passes it to the C(signatures) option of C(golden_state_overlay),
+      so that each snapshot records who signed it and can be re-judged when a key is revoked.
+  returned: always
+  type: dict
+  sample:
+    roles/golden_state/files/overlay/config.yaml:
+      - 79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798
 errors:
   description: Every validation or signature error, each naming its file (and JSON path).
   returned: failure
@@ -178,7 +189,8 @@ from ansible.module_utils.fleet.overlay import (
 from ansible.module_utils.fleet.overlay_gate import GatePolicy, PolicyError, RenderedFile, judge
 
 
-def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict) -> list[str]:
+def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict,
+                      signer_keys: dict) -> list[str]:
     from ansible.module_utils.fleet.signing import (
         SignatureError,
         read_sig_file,
@@ -201,6 +213,7 @@ def _signature_errors(module: AnsibleModule, sources: list[str], signers: dict) 
             errors.append(f"{src}: {exc}")
             continue
         signers[src] = result.signers
+        signer_keys[src] = list(result.counted)
         if not result.accepted:
             detail = result.summary() or (f"no signatures in {sig_path_for(src)}"
                                           if not result.reasons else "")
@@ -276,17 +289,20 @@ def main() -> None:
         errors.append(str(exc))
     sources = [config["src"]] + [f.src for f in files if f.fmt != "config"]
     signers: dict = {}
+    signer_keys: dict = {}
     if params["require_signatures"]:
         if not params["trusted_keys"]:
             errors.append("signatures are required, but the trust decision lists no trusted key "
                           "(fleet_trusted_keys, or the trust root's key list)")
         else:
-            errors += _signature_errors(module, sources, signers)
+            errors += _signature_errors(module, sources, signers, signer_keys)
     if errors:
         module.fail_json(msg=f"overlay rejected, no host file was changed: {len(errors)} "
                              f"error(s): " + " | ".join(errors),
-                         errors=errors, checked=sources, signers=signers)
-    module.exit_json(changed=False, config_content=content, checked=sources, signers=signers)
+                         errors=errors, checked=sources, signers=signers,
+                         signer_keys=signer_keys)
+    module.exit_json(changed=False, config_content=content, checked=sources, signers=signers,
+                     signer_keys=signer_keys)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ observed (stamp age, flag, service start time) and the time, so every branch
 is unit tested with a fake clock. ``Deadman`` wires it to files, commands, the
 journal and an optional webhook, each replaceable in tests.
 
+A rollback the overlay tool refuses (exit status 3: the known-good snapshot
+is judged unusable under today's policy, see fleet.snapshot_judge) is not
+followed by a restart: ``refused_rollback`` turns it into raising the flag at
+once, with the tool's message in the history, the flag and the alert.
+
 Clocks: all persisted times are wall-clock seconds (time.time()), because the
 state survives reboots and the monotonic clock restarts at boot. Wall time can
 jump: a stamp "in the future" (clock stepped back) counts as fresh, restart
@@ -37,6 +42,11 @@ from .files import atomic_write
 
 STATE_VERSION = 1
 HISTORY_MAX_BYTES = 1 << 20  # rotate history.jsonl to history.jsonl.1 beyond this
+
+# golden-state-overlay rollback's exit status when the snapshot is judged unusable.
+ROLLBACK_REFUSED_STATUS = 3
+ROLLBACK_REFUSED = "rollback refused: known-good snapshot unusable"
+TOOL_MESSAGE_MAX = 2000  # characters of the tool's message kept in history and alert
 
 # Phases of one stale episode.
 NORMAL = "normal"            # restarts allowed while the window has room
@@ -321,6 +331,14 @@ def _stale(new: State, seen: Observation, config: Config, age: float | None) -> 
     return Decision("stale", age, [Action("rollback_restart", reason)], new)
 
 
+def refused_rollback(message: str) -> Action:
+    """What follows a rollback the overlay tool refused (the known-good snapshot is judged
+    unusable): no restart for a rollback that did not happen; raise the flag at once."""
+    return Action("raise_flag", f"{ROLLBACK_REFUSED}: {message}; the harness was not "
+                                "restarted for a rollback; giving up until a human clears the "
+                                "flag", {"event": "rollback_refused"})
+
+
 def _iso(when: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
 
@@ -495,23 +513,30 @@ class Deadman:
         return entries
 
     # -- commands
-    def _run(self, argv: Sequence[str], what: str) -> tuple[bool, str]:
-        """Run a command; (ok, summary). Never raises for a missing or failing command."""
+    def _execute(self, argv: Sequence[str], what: str
+                 ) -> tuple[bool, str, subprocess.CompletedProcess[str] | None]:
+        """Run a command; (ok, summary, result or None when it did not run). Never raises
+        for a missing or failing command."""
         if not argv:
-            return False, f"{what}: no command configured"
+            return False, f"{what}: no command configured", None
         try:
             result = self.run(argv, self.config.command_timeout)
         except FileNotFoundError:
-            return False, f"{what}: {argv[0]} not found"
+            return False, f"{what}: {argv[0]} not found", None
         except subprocess.TimeoutExpired:
-            return False, f"{what}: timed out after {self.config.command_timeout:g} s"
+            return False, f"{what}: timed out after {self.config.command_timeout:g} s", None
         except OSError as error:
-            return False, f"{what}: {error}"
+            return False, f"{what}: {error}", None
         output = (result.stderr or result.stdout or "").strip().splitlines()
         tail = f": {output[-1][:200]}" if output else ""
         if result.returncode != 0:
-            return False, f"{what}: exit status {result.returncode}{tail}"
-        return True, f"{what}: ok"
+            return False, f"{what}: exit status {result.returncode}{tail}", result
+        return True, f"{what}: ok", result
+
+    def _run(self, argv: Sequence[str], what: str) -> tuple[bool, str]:
+        """Run a command; (ok, summary). Never raises for a missing or failing command."""
+        ok, summary, _result = self._execute(argv, what)
+        return ok, summary
 
     def restart(self) -> tuple[bool, str]:
         argv = self.config.restart_command or ["systemctl", "restart", self.config.service]
@@ -532,12 +557,17 @@ class Deadman:
         decision = decide(state, seen, self.config)
         # Persist first: a crash half-way through an action must not grant a new budget.
         self.save_state(decision.state)
-        for action in decision.actions:
-            self._act(action, decision)
-        return RunResult(decision.status, decision.age, [a.kind for a in decision.actions],
-                         self.messages)
+        done: list[str] = []
+        pending = list(decision.actions)
+        while pending:
+            action = pending.pop(0)
+            done.append(action.kind)
+            # An action's outcome may call for a follow-up (a refused rollback raises the flag).
+            pending[:0] = self._act(action, decision)
+        return RunResult(decision.status, decision.age, done, self.messages)
 
-    def _act(self, action: Action, decision: Decision) -> None:
+    def _act(self, action: Action, decision: Decision) -> list[Action]:
+        """Carry out one action; return the follow-up actions its outcome calls for."""
         age = None if decision.age is None else round(decision.age, 1)
         if action.kind == "note":
             self.record(action.detail.get("event", "note"), action.reason, age=age)
@@ -546,18 +576,32 @@ class Deadman:
             self.record("restart", action.reason, "warning" if ok else "err", age=age,
                         outcome=outcome, attempt=action.detail.get("attempt"))
         elif action.kind == "rollback_restart":
-            ok, outcome = self._run(self.config.rollback_command, "rollback")
-            self.record("rollback", action.reason, "warning" if ok else "err", age=age,
-                        outcome=outcome, command=self.config.rollback_command)
-            ok, outcome = self.restart()
-            self.record("restart", "final restart after rollback", "warning" if ok else "err",
-                        age=age, outcome=outcome)
+            return self.rollback_restart(action, age)
         elif action.kind == "raise_flag":
             self.raise_flag(action.reason, age)
         elif action.kind == "mark_good":
             self.mark_good(action.reason)
         elif action.kind == "record_recovery":
             self.record("recovered", action.reason, "info", age=age)
+        return []
+
+    def rollback_restart(self, action: Action, age: float | None) -> list[Action]:
+        """Roll back to known-good and restart once more; a refused rollback restarts nothing
+        and returns the flag-raising follow-up (a failing one still restarts: today's way)."""
+        ok, outcome, result = self._execute(self.config.rollback_command, "rollback")
+        if result is not None and result.returncode == ROLLBACK_REFUSED_STATUS:
+            message = " ".join((result.stderr or result.stdout or "").split())
+            message = message[:TOOL_MESSAGE_MAX] or "(the tool gave no message)"
+            self.record("rollback_refused", f"{ROLLBACK_REFUSED}: {message}", "crit", age=age,
+                        outcome=outcome, command=self.config.rollback_command,
+                        stale=action.reason)
+            return [refused_rollback(message)]
+        self.record("rollback", action.reason, "warning" if ok else "err", age=age,
+                    outcome=outcome, command=self.config.rollback_command)
+        ok, outcome = self.restart()
+        self.record("restart", "final restart after rollback", "warning" if ok else "err",
+                    age=age, outcome=outcome)
+        return []
 
     def mark_good(self, reason: str) -> None:
         argv = self.config.mark_good_command

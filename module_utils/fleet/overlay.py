@@ -26,10 +26,20 @@ Two halves, one file (so the logic lives once):
 
 State directory layout (root-owned, 0700: snapshots may hold secrets)::
 
-    state.json           the managed set: dest, mode, uid, gid, secret, restart
+    state.json           the managed set: files (dest, mode, uid, gid, secret,
+                         restart) and, when known, signatures ({source: [pubkey
+                         hex, ...]}: who signed the applied overlay)
     journal.json         present only while a transaction is in flight
     known-good           id of the snapshot that was live when the harness was healthy
-    snapshots/<id>/manifest.json, snapshots/<id>/files/<n>
+    audit.jsonl          one JSON line per forced rollback of an unusable snapshot
+    snapshots/<id>/manifest.json   immutable: files, reason, created, signatures
+    snapshots/<id>/files/<n>       the stored copies
+    snapshots/<id>/verdict.json    the latest judgement under today's policy
+                                   (fleet.snapshot_judge): usable, reasons, rules
+
+A snapshot whose verdict is unusable is never rotated away (kept for
+forensics) and never restored unless an operator forces it with a reason,
+which is logged in audit.jsonl.
 """
 
 from __future__ import annotations
@@ -55,6 +65,27 @@ _SNAPSHOT_ID = re.compile(r"^(\d{6})-\d{8}T\d{6}Z$")
 
 class OverlayError(Exception):
     """A problem an operator can fix; the message names the file or setting."""
+
+
+class UnusableSnapshot(OverlayError):
+    """A rollback target whose verdict says today's policy refuses it."""
+
+    def __init__(self, snapshot: str, verdict: dict, audit_path: str):
+        self.snapshot = snapshot
+        self.verdict = verdict
+        self.reasons = [str(r) for r in verdict.get("reasons") or []]
+        rules = verdict.get("rules") or []
+        self.rules = [str(r) for r in rules]
+        shown = [reason if index >= len(rules) or f"[rule {rules[index]}]" in reason
+                 else f"{reason} [rule {rules[index]}]"
+                 for index, reason in enumerate(self.reasons)] or ["(no reason recorded)"]
+        judged = verdict.get("judged")
+        super().__init__(
+            f"snapshot {snapshot} is unusable under today's policy"
+            + (f" (judged {judged})" if judged else "") + ": " + "; ".join(shown)
+            + f". It is kept for forensics and was not restored. To restore it anyway: "
+              f"golden-state-overlay rollback --to {snapshot} --force-unusable REASON "
+              f"(recorded in {audit_path})")
 
 
 # --------------------------------------------------------------------------
@@ -353,6 +384,7 @@ class Snapshot:
     created: str
     reason: str
     files: list[dict] = field(default_factory=list)
+    signatures: dict | None = None  # {source: [pubkey hex]}; None: not recorded
 
     def fingerprint(self) -> list[tuple]:
         return sorted((f["dest"], f["present"], f.get("sha256"), f.get("mode"), f.get("uid"),
@@ -368,6 +400,7 @@ class OverlayStore:
         self.journal_path = os.path.join(root, "journal.json")
         self.state_path = os.path.join(root, "state.json")
         self.known_good_path = os.path.join(root, KNOWN_GOOD)
+        self.audit_path = os.path.join(root, "audit.jsonl")
 
     # -- layout
     def ensure(self) -> None:
@@ -375,12 +408,29 @@ class OverlayStore:
             os.makedirs(path, mode=0o700, exist_ok=True)
             os.chmod(path, 0o700)
 
-    def managed(self) -> list[dict]:
+    def _state(self) -> dict:
         state = _read_json(self.state_path) or {}
-        return list(state.get("files", []))
+        if not isinstance(state, dict):
+            raise OverlayError(f"{self.state_path}: corrupt state file (not a JSON object); "
+                               f"inspect it and remove it to continue")
+        return state
+
+    def managed(self) -> list[dict]:
+        return list(self._state().get("files", []))
+
+    def signatures(self) -> dict | None:
+        """Who signed the applied overlay, ``{source: [pubkey hex]}``; None when unknown."""
+        return self._state().get("signatures")
+
+    def save_state(self, metas: list[dict], signatures: dict | None) -> None:
+        state: dict[str, Any] = {"files": metas}
+        if signatures is not None:
+            state["signatures"] = signatures
+        _write_json(self.state_path, state)
 
     def save_managed(self, metas: list[dict]) -> None:
-        _write_json(self.state_path, {"files": metas})
+        """Record the managed set, keeping the recorded signatures."""
+        self.save_state(metas, self.signatures())
 
     # -- snapshots
     def snapshot_ids(self) -> list[str]:
@@ -396,8 +446,16 @@ class OverlayStore:
         manifest = _read_json(os.path.join(self.snapshot_dir, snap_id, "manifest.json"))
         if manifest is None:
             raise OverlayError(f"snapshot {snap_id}: not found under {self.snapshot_dir}")
-        return Snapshot(manifest["id"], manifest["created"], manifest.get("reason", ""),
-                        manifest["files"])
+        try:
+            files = manifest["files"]
+            if not isinstance(files, list) or not all(
+                    isinstance(f, dict) and "dest" in f and "present" in f for f in files):
+                raise TypeError
+            return Snapshot(manifest["id"], manifest["created"], manifest.get("reason", ""),
+                            files, manifest.get("signatures"))
+        except (KeyError, TypeError):
+            raise OverlayError(f"snapshot {snap_id}: manifest.json is damaged (missing or "
+                               f"malformed fields)") from None
 
     def snapshot_content(self, snap_id: str, entry: dict) -> bytes:
         data = _read_bytes(os.path.join(self.snapshot_dir, snap_id, "files", entry["blob"]))
@@ -412,8 +470,13 @@ class OverlayStore:
         return f"{seq:06d}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
     def take_snapshot(self, lives: list[LiveFile], reason: str,
-                      secrets: set[str] | frozenset = frozenset()) -> str:
-        """Copy the live files into a new snapshot (written aside, then renamed in)."""
+                      secrets: set[str] | frozenset = frozenset(),
+                      signatures: dict | None = None) -> str:
+        """Copy the live files into a new snapshot (written aside, then renamed in).
+
+        ``signatures`` (who signed the set, ``{source: [pubkey hex]}``) goes into
+        the manifest only when known (not None).
+        """
         self.ensure()
         snap_id = self._next_id()
         staging = os.path.join(self.snapshot_dir, f".staging-{snap_id}")
@@ -430,6 +493,8 @@ class OverlayStore:
             files.append(entry)
         manifest = {"id": snap_id, "reason": reason, "files": files,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if signatures is not None:
+            manifest["signatures"] = signatures
         _write_json(os.path.join(staging, "manifest.json"), manifest)
         fsync_dir(staging)
         _rename(staging, os.path.join(self.snapshot_dir, snap_id))
@@ -437,16 +502,56 @@ class OverlayStore:
         return snap_id
 
     def rotate(self, keep: int) -> list[str]:
-        """Delete all but the newest ``keep`` snapshots; the known-good one always stays."""
+        """Delete all but the newest ``keep`` snapshots.
+
+        The known-good one always stays, and so does every snapshot judged
+        unusable (kept for forensics; they do not count toward ``keep``).
+        """
         keep = max(int(keep), 1)
         protected = self.known_good()
-        ids = self.snapshot_ids()
+        ids = [i for i in self.snapshot_ids() if not self._kept_for_forensics(i)]
         removed = []
         for snap_id in ids[:-keep] if len(ids) > keep else []:
             if snap_id != protected:
                 shutil.rmtree(os.path.join(self.snapshot_dir, snap_id))
                 removed.append(snap_id)
         return removed
+
+    def _kept_for_forensics(self, snap_id: str) -> bool:
+        """Judged unusable (or a verdict that cannot be read: never delete on a doubt)."""
+        try:
+            verdict = self.verdict(snap_id)
+        except OverlayError:
+            return True
+        return verdict is not None and verdict["usable"] is False
+
+    # -- verdicts (written by fleet.snapshot_judge; manifests stay immutable)
+    def verdict_path(self, snap_id: str) -> str:
+        if not _SNAPSHOT_ID.match(snap_id or ""):
+            raise OverlayError(f"{snap_id!r}: not a snapshot id (see `golden-state-overlay list`)")
+        return os.path.join(self.snapshot_dir, snap_id, "verdict.json")
+
+    def verdict(self, snap_id: str) -> dict | None:
+        """The snapshot's latest verdict (``usable``, ``reasons``, ``rules``...); None: never
+        judged. A verdict.json that cannot be read raises OverlayError naming it."""
+        path = self.verdict_path(snap_id)
+        data = _read_json(path)
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("usable"), bool):
+            raise OverlayError(f"{path}: corrupt verdict (no usable: true/false); run "
+                               f"`golden-state-overlay judge` (a converge does) to judge the "
+                               f"snapshot again")
+        return data
+
+    def set_verdict(self, snap_id: str, verdict: dict) -> None:
+        """Write the snapshot's verdict atomically (0600)."""
+        if not isinstance(verdict, dict) or not isinstance(verdict.get("usable"), bool):
+            raise OverlayError(f"snapshot {snap_id}: a verdict needs usable: true/false")
+        path = self.verdict_path(snap_id)
+        if not os.path.isdir(os.path.dirname(path)):  # a damaged one (no manifest) is judged too
+            raise OverlayError(f"snapshot {snap_id}: not found under {self.snapshot_dir}")
+        _write_json(path, verdict)
 
     # -- known-good
     def known_good(self) -> str | None:
@@ -465,10 +570,18 @@ class OverlayStore:
         secrets = {m["dest"] for m in managed if m.get("secret")}
         probe = Snapshot("", "", "", [_live_entry(live) for live in lives])
         for snap_id in reversed(self.snapshot_ids()):
-            if self.load_snapshot(snap_id).fingerprint() == probe.fingerprint():
+            # An unusable or damaged snapshot is not reused (it may lack the
+            # signature record the live set has): a fresh one is taken instead.
+            if self._kept_for_forensics(snap_id):
+                continue
+            try:
+                same = self.load_snapshot(snap_id).fingerprint() == probe.fingerprint()
+            except OverlayError:
+                continue
+            if same:
                 atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
                 return snap_id, False
-        snap_id = self.take_snapshot(lives, "known-good", secrets)
+        snap_id = self.take_snapshot(lives, "known-good", secrets, self.signatures())
         atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
         return snap_id, True
 
@@ -530,8 +643,13 @@ class OverlayStore:
         fsync_dir(self.root)
 
     def apply(self, specs: list[FileSpec], keep: int = DEFAULT_KEEP, check: bool = False,
-              reason: str = "converge") -> dict:
-        """Bring the live set to ``specs``; snapshot the old set first. Returns a report."""
+              reason: str = "converge", signatures: dict | None = None) -> dict:
+        """Bring the live set to ``specs``; snapshot the old set first. Returns a report.
+
+        ``signatures``: who signed the new set (``{source: [pubkey hex]}``, None
+        when unknown). The snapshot of the old set carries the old set's record;
+        state.json then holds the new one.
+        """
         recovered = None if check else self.recover()
         lives = {s.dest: read_live(s.dest) for s in specs}
         report_files, diffs, to_write = [], [], []
@@ -544,19 +662,21 @@ class OverlayStore:
                 to_write.append(spec)
                 diffs.append(file_diff(spec, live))
         metas = [s.meta() for s in specs]
-        state_changed = not check and self.managed() != metas
+        state_changed = not check and (self.managed() != metas
+                                       or self.signatures() != signatures)
         snap_id = None
         removed: list[str] = []
         if to_write and not check:
             old_set = [lives[s.dest] for s in specs]
             if any(live.present for live in old_set):  # a fresh host has nothing to keep
                 snap_id = self.take_snapshot(old_set, reason,
-                                             {s.dest for s in specs if s.secret})
+                                             {s.dest for s in specs if s.secret},
+                                             self.signatures())
             self.commit(to_write, [], snap_id)
             removed = self.rotate(keep)
         if state_changed:
             self.ensure()
-            self.save_managed(metas)
+            self.save_state(metas, signatures)
         return {
             "changed": bool(to_write) or bool(recovered),
             "files": report_files,
@@ -567,8 +687,14 @@ class OverlayStore:
             "restart_required": any(s.restart for s in to_write) or bool(recovered),
         }
 
-    def rollback(self, target: str = KNOWN_GOOD) -> dict:
-        """Restore a snapshot (or the known-good one) byte for byte, as one transaction."""
+    def rollback(self, target: str = KNOWN_GOOD, force_reason: str | None = None) -> dict:
+        """Restore a snapshot (or the known-good one) byte for byte, as one transaction.
+
+        A snapshot judged unusable is refused (UnusableSnapshot) unless
+        ``force_reason`` says why it must be restored anyway; the override is
+        appended to audit.jsonl and the result carries ``forced``. A snapshot
+        never judged is not refused.
+        """
         self.recover()
         if target == KNOWN_GOOD:
             snap_id = self.known_good()
@@ -580,6 +706,15 @@ class OverlayStore:
         else:
             snap_id = target
         snap = self.load_snapshot(snap_id)
+        verdict = self.verdict(snap_id)
+        forced = None
+        if verdict is not None and verdict["usable"] is False:
+            if force_reason is None:
+                raise UnusableSnapshot(snap_id, verdict, self.audit_path)
+            forced = str(force_reason).strip()
+            if not forced:
+                raise OverlayError(f"snapshot {snap_id}: forcing the rollback of an unusable "
+                                   f"snapshot needs a reason (it is recorded)")
         specs, removals = [], []
         for entry in snap.files:
             if entry["present"]:
@@ -590,18 +725,43 @@ class OverlayStore:
                 removals.append(entry["dest"])
         lives = [read_live(s.dest) for s in specs] + [read_live(d) for d in removals]
         todo = [s for s in specs if differences(s, read_live(s.dest))]
+        extra = {}
+        if forced is not None:
+            self._audit(snap_id, verdict, forced)
+            extra["forced"] = forced
         if not todo and not removals:
-            return {"changed": False, "snapshot": snap_id, "saved": None}
+            return {"changed": False, "snapshot": snap_id, "saved": None, **extra}
         saved = None
         if any(live.present for live in lives):
             saved = self.take_snapshot(lives, f"before rollback to {snap_id}",
-                                       {s.dest for s in specs if s.secret})
+                                       {s.dest for s in specs if s.secret}, self.signatures())
         self.commit(todo, removals, saved)
+        if os.path.exists(self.state_path):  # the live set is now the snapshot's: its signers
+            self.save_state(self.managed(), snap.signatures)
         return {"changed": True, "snapshot": snap_id, "saved": saved,
-                "files": [s.dest for s in todo] + removals}
+                "files": [s.dest for s in todo] + removals, **extra}
+
+    def _audit(self, snap_id: str, verdict: dict, reason: str) -> None:
+        """Append the forced rollback of an unusable snapshot to audit.jsonl (0600)."""
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "event": "forced_rollback", "snapshot": snap_id,
+                 "verdict_reasons": verdict.get("reasons") or [],
+                 "verdict_rules": verdict.get("rules") or [],
+                 "verdict_judged": verdict.get("judged"),
+                 "reason": reason, "uid": os.getuid(),
+                 "sudo_user": os.environ.get("SUDO_USER")}
+        self.ensure()
+        fd = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def status(self) -> dict:
-        """Managed files with their live digest, and whether they match the known-good set."""
+        """Managed files with their live digest, whether they match the known-good set, and
+        each snapshot's verdict (``usable`` true/false, or null when never judged)."""
         known = self.known_good()
         known_files = {}
         if known:
@@ -619,7 +779,19 @@ class OverlayStore:
                           and kg["present"] == live.present})
         return {"state_dir": self.root, "known_good": known, "files": files,
                 "pending_transaction": os.path.exists(self.journal_path),
-                "snapshots": self.snapshot_ids()}
+                "snapshots": [self.verdict_summary(i) for i in self.snapshot_ids()]}
+
+    def verdict_summary(self, snap_id: str) -> dict:
+        """``{"id", "usable" (true/false/null: never judged), "reasons"}``; an unreadable
+        verdict counts as unusable, its reason says why."""
+        try:
+            verdict = self.verdict(snap_id)
+        except OverlayError as exc:
+            return {"id": snap_id, "usable": False, "reasons": [str(exc)]}
+        if verdict is None:
+            return {"id": snap_id, "usable": None, "reasons": []}
+        return {"id": snap_id, "usable": verdict["usable"],
+                "reasons": list(verdict.get("reasons") or [])}
 
 
 def _live_entry(live: LiveFile) -> dict:

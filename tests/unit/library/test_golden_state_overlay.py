@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 from pathlib import Path
@@ -168,9 +169,56 @@ def test_check_signatures(run_module, tmp_path):
     status, result = run_module(check_module, a)
     assert status == "exit", result.get("msg")
     assert result["signers"][str(other)] == ["alice"]
+    assert result["signer_keys"] == {str(src): [pub], str(other): [pub]}
     other.write_text("tampered\n")
     status, result = run_module(check_module, a)
     assert status == "fail" and "digest-mismatch" in result["msg"]
+
+
+def test_check_signer_keys_count_only_trusted_unrevoked_keys(run_module, tmp_path):
+    from fleet import signing as fleet_signing
+    keys = [fleet_signing.generate_secret_key() for _ in range(3)]
+    alice, bob, carol = (fleet_signing.public_key_hex(k) for k in keys)
+    src = tmp_path / "config.yaml"
+    src.write_text((ROLE / "files" / "overlay" / "config.yaml").read_text())
+    fleet_signing.write_sig_file(str(src) + ".sig", [
+        fleet_signing.sign_artifact(src.read_bytes(), key) for key in keys])
+    a = check_args(tmp_path, src.read_text(), require_signatures=True,
+                   trusted_keys=[{"name": "alice", "pubkey": alice},
+                                 {"name": "bob", "pubkey": bob}],
+                   revoked_keys=[bob])
+    a["config"]["src"] = str(src)
+    a["files"], a["secret_files"] = [], []
+    result = applied(run_module(check_module, a))
+    assert result["signer_keys"] == {str(src): [alice]}  # carol untrusted, bob revoked
+    assert carol not in repr(result["signer_keys"])
+
+
+def test_check_without_signatures_returns_empty_signer_keys(run_module, tmp_path):
+    assert applied(run_module(check_module, check_args(tmp_path)))["signer_keys"] == {}
+
+
+def test_apply_records_signatures_for_later_judging(run_module, tmp_path):
+    key = "AB" * 32
+    a = args(tmp_path)
+    a["signatures"] = {"roles/golden_state/files/overlay/config.yaml": [key]}
+    assert applied(run_module(golden_state_overlay, a))["changed"]
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["signatures"] == {"roles/golden_state/files/overlay/config.yaml": [key.lower()]}
+    b = args(tmp_path, "2")  # no record for the new set: unknown
+    result = applied(run_module(golden_state_overlay, b))
+    manifest = json.loads((tmp_path / "state" / "snapshots" / result["snapshot"]
+                           / "manifest.json").read_text())
+    assert manifest["signatures"] == state["signatures"]
+    assert "signatures" not in json.loads((tmp_path / "state" / "state.json").read_text())
+
+
+def test_apply_refuses_a_malformed_signature_record(run_module, tmp_path):
+    a = args(tmp_path)
+    a["signatures"] = {"config.yaml": ["not-a-key"]}
+    status, result = run_module(golden_state_overlay, a)
+    assert status == "fail" and "signatures['config.yaml']" in result["msg"]
+    assert not (tmp_path / "home" / "config.yaml").exists()
 
 
 def test_check_requires_trusted_keys_when_signatures_required(run_module, tmp_path):

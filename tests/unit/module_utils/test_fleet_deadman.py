@@ -297,7 +297,8 @@ class FakeClock:
 
 
 class FakeRunner:
-    """Records commands; answers from a table of argv[0] -> returncode / exception."""
+    """Records commands; answers from a table of argv[0] -> returncode, (returncode,
+    stderr) or exception."""
 
     def __init__(self, outcomes=None):
         self.calls: list[list[str]] = []
@@ -309,6 +310,8 @@ class FakeRunner:
         outcome = self.outcomes.get(argv[0], 0)
         if isinstance(outcome, BaseException):
             raise outcome
+        if isinstance(outcome, tuple):
+            return subprocess.CompletedProcess(argv, outcome[0], "", outcome[1])
         return subprocess.CompletedProcess(argv, outcome, "", "boom\n" if outcome else "")
 
     def named(self, *words):
@@ -433,6 +436,69 @@ def test_empty_rollback_command_is_logged_and_the_restart_still_happens(env):
     assert [e["event"] for e in entries] == ["rollback", "restart"]
     assert entries[0]["outcome"] == "rollback: no command configured"
     assert entries[1]["outcome"] == "restart: ok"
+
+
+REFUSAL = ("golden-state-overlay: rollback refused: snapshot 000003-20250101T120000Z is "
+           "unusable under today's policy: /home/wizard/.hermes/config.yaml:3:12: 'claude' "
+           "(anthropic) in model.default [rule banned_provider]. It is kept for forensics\n")
+
+
+def test_refused_rollback_raises_the_flag_at_once_without_a_restart(env):
+    config = Config(**{**env.config.__dict__, "alert_url": "http://127.0.0.1:9/x"})
+    env.runner.outcomes[str(env.tool)] = (fd.ROLLBACK_REFUSED_STATUS, REFUSAL)
+    save_state(config, State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10]))
+    beat(env, T0 - 50)
+    result = env.make(config=config).check()
+    assert result.actions == ["rollback_restart", "raise_flag"]
+    entries = history(env)
+    assert [e["event"] for e in entries] == ["rollback_refused", "deadman_active", "alert_sent"]
+    refused = entries[0]
+    assert refused["reason"].startswith("rollback refused: known-good snapshot unusable: ")
+    assert "[rule banned_provider]" in refused["reason"]
+    assert refused["outcome"].startswith("rollback: exit status 3")
+    assert refused["command"] == [str(env.tool), "rollback"]
+    # No restart for a rollback that did not happen.
+    assert env.runner.named("systemctl") == []
+    assert env.runner.named(str(env.tool), "rollback") == [[str(env.tool), "rollback"]]
+    flag = json.loads(Path(config.flag_path).read_text())
+    assert flag["reason"].startswith("rollback refused: known-good snapshot unusable: ")
+    assert "000003-20250101T120000Z" in flag["reason"]
+    assert entries[1]["reason"] == flag["reason"]
+    assert env.posts == [("http://127.0.0.1:9/x", flag)]  # the alert carries the reason
+    crit = [m for p, m in env.logs if p == "crit"]
+    assert any(m.startswith("ALERT deadman_active") and "rollback refused" in m for m in crit)
+    assert any('"rollback_refused"' in m for m in crit)
+    # The flag holds: nothing more happens.
+    calls = len(env.runner.calls)
+    for _ in range(3):
+        env.clock.now += 11
+        assert env.make(config=config).check().actions == []
+    assert len(env.runner.calls) == calls
+
+
+def test_refused_rollback_pure_decision():
+    action = fd.refused_rollback("snapshot X is unusable: reason [rule signatures]")
+    assert action.kind == "raise_flag"
+    assert action.reason.startswith("rollback refused: known-good snapshot unusable: snapshot X")
+    assert "[rule signatures]" in action.reason and "not restarted" in action.reason
+
+
+def test_other_rollback_failures_keep_restarting(env):
+    env.runner.outcomes[str(env.tool)] = (1, "golden-state-overlay: no known-good snapshot\n")
+    save_state(env.config, State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10]))
+    beat(env, T0 - 50)
+    assert env.make().check().actions == ["rollback_restart"]
+    assert [e["event"] for e in history(env)] == ["rollback", "restart"]
+    assert len(env.runner.named("systemctl", "restart")) == 1
+    assert not os.path.exists(env.config.flag_path)
+
+
+def test_a_long_refusal_message_is_bounded(env):
+    env.runner.outcomes[str(env.tool)] = (3, "x" * 10_000)
+    save_state(env.config, State(created_at=T0 - 100, restarts=[T0 - 20, T0 - 10]))
+    beat(env, T0 - 50)
+    env.make().check()
+    assert len(history(env)[0]["reason"]) < fd.TOOL_MESSAGE_MAX + 100
 
 
 def test_webhook_alert_and_its_failure(env):

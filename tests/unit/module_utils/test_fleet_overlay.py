@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fleet.overlay import (
     FileSpec,
     OverlayError,
     OverlayStore,
+    UnusableSnapshot,
     check_json_text,
     check_text,
     file_diff,
@@ -360,3 +362,177 @@ def test_corrupt_state_file_is_a_clear_error(tree):
     Path(store.state_path).write_text("{not json")
     with pytest.raises(OverlayError, match="corrupt state file"):
         store.mark_known_good()
+
+
+# -- signature records, verdicts, unusable snapshots (issue #20) -------------------
+
+SIGS_A = {"src/config.yaml": ["aa" * 32]}
+SIGS_B = {"src/config.yaml": ["bb" * 32]}
+UNUSABLE = {"snapshot": "", "usable": False, "reasons": ["x: banned [rule banned_provider]"],
+            "rules": ["banned_provider"], "judged": "2025-01-01T00:00:00Z"}
+
+
+def manifest(store, snap_id) -> dict:
+    return json.loads(Path(store.snapshot_dir, snap_id, "manifest.json").read_text())
+
+
+def test_apply_records_who_signed_each_set(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"), signatures=SIGS_A)
+    assert json.loads(Path(store.state_path).read_text())["signatures"] == SIGS_A
+    assert store.signatures() == SIGS_A
+    snap = store.apply(specs(tree, "2"), signatures=SIGS_B)["snapshot"]
+    assert manifest(store, snap)["signatures"] == SIGS_A  # the old set's signers
+    assert store.load_snapshot(snap).signatures == SIGS_A
+    assert store.signatures() == SIGS_B
+    snap = store.apply(specs(tree, "3"))["snapshot"]  # signers unknown from now on
+    assert manifest(store, snap)["signatures"] == SIGS_B
+    assert "signatures" not in json.loads(Path(store.state_path).read_text())
+    snap = store.apply(specs(tree, "4"))["snapshot"]
+    assert "signatures" not in manifest(store, snap)  # unknown: no key at all
+
+
+def test_apply_check_mode_records_nothing(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"), signatures=SIGS_A)
+    store.apply(specs(tree, "1"), check=True, signatures=SIGS_B)
+    assert store.signatures() == SIGS_A
+    store.apply(specs(tree, "1"), signatures=SIGS_B)  # same files, new record: kept
+    assert store.signatures() == SIGS_B
+
+
+def test_mark_known_good_records_the_state_s_signers(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"))
+    store.apply(specs(tree, "2"))
+    store.apply(specs(tree, "1"), signatures=SIGS_A)  # same content as snapshot 2, unsigned
+    reused, taken = store.mark_known_good()
+    assert not taken and "signatures" not in manifest(store, reused)  # never rewritten
+    store.apply(specs(tree, "5"), signatures=SIGS_B)
+    snap, taken = store.mark_known_good()
+    assert taken and manifest(store, snap)["signatures"] == SIGS_B
+
+
+def test_mark_known_good_does_not_reuse_an_unusable_snapshot(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"))
+    old = store.apply(specs(tree, "2"))["snapshot"]
+    store.set_verdict(old, UNUSABLE)
+    store.apply(specs(tree, "1"), signatures=SIGS_A)
+    snap, taken = store.mark_known_good()
+    assert taken and snap != old and manifest(store, snap)["signatures"] == SIGS_A
+
+
+def test_verdicts_are_stored_beside_the_snapshot(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"))
+    snap = store.apply(specs(tree, "2"))["snapshot"]
+    before = Path(store.snapshot_dir, snap, "manifest.json").read_bytes()
+    assert store.verdict(snap) is None
+    store.set_verdict(snap, UNUSABLE)
+    assert store.verdict(snap) == UNUSABLE
+    assert os.stat(store.verdict_path(snap)).st_mode & 0o777 == 0o600
+    assert Path(store.snapshot_dir, snap, "manifest.json").read_bytes() == before
+    with pytest.raises(OverlayError, match="not found"):
+        store.set_verdict("000099-20250101T000000Z", UNUSABLE)
+    with pytest.raises(OverlayError, match="usable: true/false"):
+        store.set_verdict(snap, {"reasons": []})
+    with pytest.raises(OverlayError, match="not a snapshot id"):
+        store.verdict("../x")
+    Path(store.verdict_path(snap)).write_text('{"usable": "maybe"}')
+    with pytest.raises(OverlayError, match="corrupt verdict"):
+        store.verdict(snap)
+
+
+def test_rotation_keeps_unusable_snapshots_outside_the_count(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "0"))
+    store.mark_known_good()
+    known = store.known_good()
+    bad = store.apply(specs(tree, "1"), keep=2)["snapshot"]
+    store.set_verdict(bad, UNUSABLE)
+    for version in range(2, 7):
+        store.apply(specs(tree, str(version)), keep=2)
+    ids = store.snapshot_ids()
+    assert known in ids and bad in ids
+    usable = [i for i in ids if i not in (known, bad)]
+    assert len(usable) == 2 and usable == ids[-2:]
+    # A verdict that cannot be read is no licence to delete either.
+    Path(store.verdict_path(ids[-2])).write_text("{broken")
+    for version in range(7, 10):
+        store.apply(specs(tree, str(version)), keep=2)
+    assert ids[-2] in store.snapshot_ids()
+
+
+def test_rollback_refuses_an_unusable_snapshot(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "good"))
+    known, _ = store.mark_known_good()
+    store.set_verdict(known, {**UNUSABLE, "snapshot": known})
+    store.apply(specs(tree, "bad"))
+    live = live_bytes(tree)
+    with pytest.raises(UnusableSnapshot) as exc:
+        store.rollback()
+    assert isinstance(exc.value, OverlayError)
+    assert exc.value.snapshot == known
+    assert exc.value.reasons == UNUSABLE["reasons"]
+    message = str(exc.value)
+    assert known in message and "x: banned [rule banned_provider]" in message
+    assert "--force-unusable" in message and "audit.jsonl" in message
+    assert live_bytes(tree) == live
+    assert not os.path.exists(store.audit_path)
+    with pytest.raises(UnusableSnapshot):
+        store.rollback(known)  # by name too
+
+
+def test_forced_rollback_restores_and_is_audited(tree, monkeypatch):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "good"), signatures=SIGS_A)
+    good = live_bytes(tree)
+    known, _ = store.mark_known_good()
+    store.set_verdict(known, {**UNUSABLE, "snapshot": known})
+    store.apply(specs(tree, "bad"), signatures=SIGS_B)
+    with pytest.raises(OverlayError, match="needs a reason"):
+        store.rollback(force_reason="  ")
+    monkeypatch.setenv("SUDO_USER", "ops")
+    result = store.rollback(force_reason="provider outage, approved by the lead")
+    assert result["changed"] and result["forced"] == "provider outage, approved by the lead"
+    assert live_bytes(tree) == good
+    assert store.signatures() == SIGS_A  # the live set's signers are the snapshot's
+    assert manifest(store, result["saved"])["signatures"] == SIGS_B
+    lines = Path(store.audit_path).read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["event"] == "forced_rollback" and entry["snapshot"] == known
+    assert entry["reason"] == "provider outage, approved by the lead"
+    assert entry["verdict_reasons"] == UNUSABLE["reasons"]
+    assert entry["verdict_rules"] == ["banned_provider"]
+    assert entry["uid"] == os.getuid() and entry["sudo_user"] == "ops"
+    assert entry["time"].endswith("Z")
+    assert os.stat(store.audit_path).st_mode & 0o777 == 0o600
+
+
+def test_snapshots_never_judged_or_usable_are_not_refused(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"))
+    snap = store.apply(specs(tree, "2"))["snapshot"]
+    assert store.rollback(snap)["changed"]  # never judged
+    store.apply(specs(tree, "3"))
+    store.set_verdict(snap, {"usable": True, "reasons": [], "rules": []})
+    result = store.rollback(snap, force_reason="not needed")
+    assert result["changed"] and "forced" not in result
+    assert not os.path.exists(store.audit_path)
+
+
+def test_status_shows_each_snapshot_s_verdict(tree):
+    store = OverlayStore(str(tree / "state"))
+    store.apply(specs(tree, "1"))
+    first = store.apply(specs(tree, "2"))["snapshot"]
+    second = store.apply(specs(tree, "3"))["snapshot"]
+    third = store.apply(specs(tree, "4"))["snapshot"]
+    store.set_verdict(first, UNUSABLE)
+    store.set_verdict(second, {"usable": True, "reasons": [], "rules": []})
+    assert store.status()["snapshots"] == [
+        {"id": first, "usable": False, "reasons": UNUSABLE["reasons"]},
+        {"id": second, "usable": True, "reasons": []},
+        {"id": third, "usable": None, "reasons": []}]
