@@ -19,3 +19,12 @@ def wait_for(predicate, timeout=30.0, step=0.5):
 def show(host, prop, unit="harness.service"):
     """One property of a systemd unit on the host (``systemctl show``)."""
     return host.check_output(f"systemctl show {unit} -p {prop} --value")
+
+
+def exposure(host, unit):
+    """``systemd-analyze security`` exposure score of a unit (0 safest, 10 exposed), printed."""
+    out = host.check_output(f"systemd-analyze security {unit} --no-pager")
+    line = next(line for line in out.splitlines() if "Overall exposure level" in line)
+    score = float(line.split(":", 1)[1].split()[0])
+    print(f"{unit}: systemd-analyze security exposure {score}")
+    return score

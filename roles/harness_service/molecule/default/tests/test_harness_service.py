@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.testinfra_helpers import show, wait_for
+from tests.testinfra_helpers import exposure, show, wait_for
 
 STAMP = "/var/lib/harness/heartbeat"
 
@@ -105,6 +105,10 @@ def test_unit_sandbox_properties(host, prop, value):
 
 def test_read_write_paths_are_the_homes_only(host):
     assert show(host, "ReadWritePaths").split() == ["/home/wizard/.hermes", "/home/wizard/.timmy"]
+
+
+def test_unit_exposure_score_stays_low(host):
+    assert exposure(host, "harness.service") <= 2.0
 
 
 def test_sandbox_is_in_effect_for_the_process(host, running):

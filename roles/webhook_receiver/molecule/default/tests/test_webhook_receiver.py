@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.testinfra_helpers import wait_for
+from tests.testinfra_helpers import exposure, wait_for
 
 URL = "http://127.0.0.1:19080/hooks/golden-state-pull"
 STATE = "/var/lib/golden-state/pull"
@@ -113,6 +113,11 @@ def test_receiver_runs_as_its_own_unprivileged_user(host):
     pid = host.run("systemctl show -p MainPID --value golden-state-webhook").stdout.strip()
     assert host.run(f"ps -o user= -p {pid}").stdout.strip() == "golden-state-webhook"
     assert host.socket("tcp://0.0.0.0:19080").is_listening
+
+
+def test_internet_facing_unit_is_sandboxed(host):
+    # issue 16: the receiver is what the internet reaches; 8.3 before hardening.
+    assert exposure(host, "golden-state-webhook.service") <= 2.0
 
 
 def test_secret_is_not_world_readable(host, secret):
