@@ -54,7 +54,7 @@ from typing import Any
 
 from .config_policy import Policy, PolicyError, parse_allow_entries, parse_policy
 from .files import ReadError, read_text
-from .overlay import OverlayError, OverlayStore, Snapshot
+from .overlay import OverlayError, OverlayStore, Snapshot, format_for
 from .overlay_gate import GatePolicy, RenderedFile, judge, provider_errors
 from .providers import parse_allowlist, resolve_banned
 
@@ -207,14 +207,13 @@ def _now() -> str:
 
 
 def _fmt(dest: str, policy: JudgePolicy) -> str:
-    base = os.path.basename(dest)
-    if dest == policy.config_dest or (not policy.config_dest and base == "config.yaml"):
+    """fleet.overlay.format_for, except that only config_dest (when given) is config.yaml."""
+    fmt = format_for(dest)
+    if not policy.config_dest:
+        return fmt
+    if dest == policy.config_dest:
         return "config"
-    if base.endswith(".json"):
-        return "json"
-    if base.endswith((".yaml", ".yml")):
-        return "yaml"
-    return "text"
+    return "yaml" if fmt == "config" else fmt
 
 
 class _Verdict:

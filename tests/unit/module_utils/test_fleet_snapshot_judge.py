@@ -357,3 +357,16 @@ def test_a_snapshot_without_manifest_is_judged_damaged_and_kept(store, home):
     for version in range(5):
         store.apply(overlay(home, soul=f"v{version}\n"), keep=1)
     assert snap in store.snapshot_ids()
+
+
+@pytest.mark.parametrize(("config_dest", "dest", "fmt"), [
+    ("", "/h/.hermes/config.yaml", "config"),
+    ("/h/.hermes/config.yaml", "/h/.hermes/config.yaml", "config"),
+    ("/h/.hermes/config.yaml", "/h/other/config.yaml", "yaml"),
+    ("/h/.hermes/config.yaml", "/h/.hermes/channel_directory.json", "json"),
+    ("/h/.hermes/config.yaml", "/h/.timmy/SOUL.md", "text"),
+])
+def test_only_config_dest_is_judged_as_config_yaml(config_dest, dest, fmt):
+    from fleet import snapshot_judge
+
+    assert snapshot_judge._fmt(dest, snapshot_judge.JudgePolicy(config_dest=config_dest)) == fmt
