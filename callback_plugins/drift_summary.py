@@ -12,6 +12,9 @@ description:
     without scrolling through the diff.
   - The concern of a task is the role it belongs to; tasks outside roles are
     grouped under the play's name.
+  - Under C(--check) handlers do not run, so a line per host also names the
+    restarts the changes would trigger (the handlers the changed tasks
+    notify, C(Restart X) shown as C(X)) and the concerns that notify them.
   - Enabled in ansible.cfg through C(callbacks_enabled); it prints nothing
     else and does not replace the stdout callback.
 options:
@@ -46,6 +49,8 @@ class CallbackModule(CallbackBase):
         self._changes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._hosts: set[str] = set()
         self._failed: set[str] = set()  # failed or unreachable: their drift is unknown
+        # host -> handler notified by a changed task -> the concerns that notified it
+        self._notified: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self._play_name = "play"
         self._check_mode = False
 
@@ -87,6 +92,16 @@ class CallbackModule(CallbackBase):
         tasks = self._changes[result._host.get_name()][concern]
         if name not in tasks:
             tasks.append(name)
+        if concern != self._THEN:
+            for handler in task.notify or []:
+                concerns = self._notified[result._host.get_name()][handler]
+                if concern not in concerns:
+                    concerns.append(concern)
+
+    @staticmethod
+    def _consequence(handler: str, concerns: list[str]) -> str:
+        what = handler[len("restart "):] if handler.lower().startswith("restart ") else handler
+        return f"{what} (from {', '.join(concerns)})"
 
     def v2_playbook_on_stats(self, stats):
         from ansible import context
@@ -104,6 +119,10 @@ class CallbackModule(CallbackBase):
             else:
                 drifting = [concern for concern in concerns if concern != self._THEN]
                 lines.append(f"{host}: {verb}: {', '.join(drifting) or 'handlers only'}")
+            notified = self._notified.get(host)
+            if check and notified and host not in self._failed:
+                lines.append("    would restart: " + "; ".join(
+                    self._consequence(handler, by) for handler, by in notified.items()))
             if concerns and self.get_option("show_tasks"):
                 for concern, tasks in concerns.items():
                     for name in tasks:

@@ -60,3 +60,16 @@ def test_summary_names_the_drifting_concern_per_host(tmp_path, flags, verb):
     # The restart a change triggers is listed as its consequence, not as a concern.
     assert "    then: Restart drifting" in summary
     assert "steady" not in summary
+
+
+def test_check_mode_names_the_restarts_the_changes_would_trigger(tmp_path):
+    summary = run_playbook(tmp_path, "--check")
+    for host in ("alpha", "beta"):
+        block = summary[summary.index(f"{host}: would change"):]
+        assert block.splitlines()[1] == "    would restart: drifting (from drifting)"
+
+
+def test_a_real_run_lists_the_restarts_that_ran_and_no_prediction(tmp_path):
+    summary = run_playbook(tmp_path)
+    assert "would restart" not in summary
+    assert "    then: Restart drifting" in summary
