@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers the console scripts share: error lines, argparse integer types, the sign loop.
+"""Helpers the console scripts share: error lines, --version, integer types, the sign loop.
 
 Imports nothing from the signing library at import time, so trailctl's core
 commands work where coincurve is missing.
@@ -10,12 +10,30 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable
+from importlib import metadata
+
+# The distribution that installs every console script ([project] name in pyproject.toml).
+DISTRIBUTION = "wizard-fleet-golden-state"
 
 
 def error(prog: str, command: str, message: str, status: int = 1) -> int:
     """Print ``PROG COMMAND: error: MESSAGE`` on stderr; return the exit status."""
     print(f"{prog} {command}: error: {message}", file=sys.stderr)
     return status
+
+
+def package_version() -> str:
+    """The installed package's version, or "unknown" when run from a bare checkout."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def add_version_argument(parser: argparse.ArgumentParser) -> None:
+    """``--version``: print ``PROG VERSION`` and exit 0 (before any required argument)."""
+    parser.add_argument("--version", action="version",
+                        version=f"{parser.prog} {package_version()}")
 
 
 def _int_at_least(text: str, minimum: int, complaint: str) -> int:

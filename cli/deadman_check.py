@@ -22,12 +22,14 @@ import json
 import sys
 
 from fleet import deadman as fleet_deadman
+from fleet_cli.cli_common import add_version_argument
 
 DEFAULT_CONFIG = "/etc/golden-state/deadman.json"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="deadman-check", description=__doc__.split("\n\n")[0])
+    add_version_argument(parser)
     parser.add_argument("--config", default=DEFAULT_CONFIG, help=f"default {DEFAULT_CONFIG}")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--status", action="store_true", help="print a human-readable summary")

@@ -44,6 +44,7 @@ from fleet.overlay import (
     OverlayStore,
     UnusableSnapshot,
 )
+from fleet_cli.cli_common import add_version_argument
 
 PROG = "golden-state-overlay"
 EXIT_REFUSED = 3  # rollback refused: the snapshot is judged unusable
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="Inspect, mark and roll back the harness's config overlay.",
         epilog="Exit status: 0 ok, 1 operation failed, 2 usage error, 3 rollback refused "
                "(snapshot judged unusable).")
+    add_version_argument(parser)
     parser.add_argument("--state-dir", default=os.environ.get("GOLDEN_STATE_OVERLAY_DIR",
                                                               DEFAULT_STATE_DIR),
                         help=f"overlay state directory (default {DEFAULT_STATE_DIR})")

@@ -50,6 +50,7 @@ from fleet.overlay import (
     render_config,
 )
 from fleet.overlay_gate import config_policy_errors
+from fleet_cli.cli_common import add_version_argument
 
 PROG = "overlay-check"
 SCHEMA_REL = Path("roles/golden_state/files/schema/config.v1.schema.json")
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="Validate harness overlay files (config.yaml schema and "
                                "policy, JSON syntax).",
         epilog="Exit status: 0 valid, 1 invalid or unreadable file, 2 usage error.")
+    add_version_argument(parser)
     parser.add_argument("--schema", metavar="FILE", help=f"JSON Schema (default: {SCHEMA_REL})")
     policy = parser.add_mutually_exclusive_group()
     policy.add_argument("--policy", metavar="FILE",

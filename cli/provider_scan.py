@@ -32,6 +32,7 @@ from fleet.providers import (
     resolve_banned,
     scan_paths,
 )
+from fleet_cli.cli_common import add_version_argument
 
 PROG = "provider-scan"
 
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Find banned model providers in files.",
         epilog="Exit status: 0 clean, 1 findings, 2 usage error or unreadable path.")
+    add_version_argument(parser)
     parser.add_argument("--banned", action="append", default=[], metavar="NAME",
                         help="ban this provider (repeatable; default: anthropic)")
     parser.add_argument("--config", metavar="FILE",

@@ -21,7 +21,7 @@ from fleet.trail_verify import (
     verify_trail,
     verify_trail_file,
 )
-from fleet_cli.cli_common import error, non_negative_int, positive_int
+from fleet_cli.cli_common import add_version_argument, error, non_negative_int, positive_int
 
 
 def _error(command: str, message: str) -> int:
@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trailctl", description="Compile, disassemble, verify and fingerprint trails "
         "(Trail-FLUX v1). Exit 0 ok, 1 invalid input, 2 usage error.")
+    add_version_argument(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_core_commands(subparsers)
     _load_plugins(subparsers)

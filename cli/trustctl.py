@@ -37,7 +37,7 @@ from fleet.trust_root import (
     write_pin,
     write_state,
 )
-from fleet_cli.cli_common import error, positive_int, sign_files
+from fleet_cli.cli_common import add_version_argument, error, positive_int, sign_files
 
 
 class UsageError(Exception):
@@ -283,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trustctl", description="Pinned trust root and signed key lists "
                                      "(docs/trust_root.md).")
+    add_version_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     init_root = sub.add_parser("init-root", help="create a trust-root document",

@@ -44,7 +44,7 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def history(config: Path) -> list[dict]:
-    out = cli(config, "history", "-n", "100").stdout
+    out = cli(config, "history", "-n", "100", "--json").stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
@@ -85,7 +85,7 @@ def test_enqueue_takes_the_first_non_empty_delivery_and_run_drains_it(config):
 def test_pause_resume_and_status(config):
     assert cli(config, "pause").returncode == 2  # a reason is required (usage error)
     assert cli(config, "pause", "investigating", "ezra").returncode == 0
-    status = json.loads(cli(config, "status").stdout)
+    status = json.loads(cli(config, "status", "--json").stdout)
     assert status["paused"]["reason"] == "investigating ezra"
     assert status["running"] is False
     assert cli(config, "run").returncode == 0
@@ -93,7 +93,7 @@ def test_pause_resume_and_status(config):
     assert cli(config, "resume").stdout.strip() == "resumed"
     assert cli(config, "resume").stdout.strip() == "was not paused"
     assert cli(config, "run").returncode == 0
-    status = json.loads(cli(config, "status").stdout)
+    status = json.loads(cli(config, "status", "--json").stdout)
     assert status["paused"] is None
     assert status["last_run"]["status"] == "ok"
     assert status["queued"] is False
