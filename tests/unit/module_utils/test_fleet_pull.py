@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from fleet import pull as fleet_pull
 from fleet.pull import ConfigError, PullConfig, RunResult
+from fleet.pull_output import parse_recap
 
 RECAP_OUTPUT = textwrap.dedent("""\
     Starting Ansible Pull at 2026-01-01 00:00:00
@@ -119,7 +120,7 @@ def test_ansible_pull_command_line(cfg):
 # -- recap -----------------------------------------------------------------
 
 def test_recap_counts_are_parsed():
-    recap = fleet_pull.parse_recap(RECAP_OUTPUT)
+    recap = parse_recap(RECAP_OUTPUT)
     assert recap["hosts"]["ezra"] == {"ok": 7, "changed": 2, "unreachable": 0, "failed": 1,
                                       "skipped": 3, "rescued": 0, "ignored": 1}
     assert (recap["ok"], recap["changed"], recap["failed"]) == (7, 2, 1)
@@ -129,13 +130,13 @@ def test_recap_uses_the_last_block_and_sums_hosts():
     text = ("PLAY RECAP ***\nold : ok=1 changed=1 unreachable=0 failed=0\n\n"
             "PLAY RECAP ***\na : ok=2 changed=0 unreachable=0 failed=0\n"
             "b : ok=3 changed=1 unreachable=1 failed=0 skipped=2\n\nlater output\n")
-    recap = fleet_pull.parse_recap(text)
+    recap = parse_recap(text)
     assert set(recap["hosts"]) == {"a", "b"}
     assert (recap["ok"], recap["changed"], recap["unreachable"], recap["skipped"]) == (5, 1, 1, 2)
 
 
 def test_output_without_recap_gives_none():
-    assert fleet_pull.parse_recap("ERROR! the playbook could not be found\n") is None
+    assert parse_recap("ERROR! the playbook could not be found\n") is None
 
 
 # -- triggers --------------------------------------------------------------
@@ -370,7 +371,7 @@ def test_execute_streams_output_and_notes_when_the_fetch_ended(cfg, tmp_path):
     assert result.exit_status == 0
     assert "".join(seen) == result.output
     assert before <= result.fetched <= time.time() - 0.15
-    assert fleet_pull.parse_recap(result.output)["ok"] == 3
+    assert parse_recap(result.output)["ok"] == 3
 
 
 def test_execute_kills_a_run_that_overstays(cfg, tmp_path):

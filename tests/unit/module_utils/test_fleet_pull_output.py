@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 from fleet import pull as fleet_pull
-from fleet.pull import REASON_MAX, PullConfig, RunResult, failure_reason
+from fleet.pull import PullConfig, RunResult
+from fleet.pull_output import REASON_MAX, failure_reason
 from fleet.text import printable
 from hypothesis import given, settings
 from hypothesis import strategies as st
