@@ -73,6 +73,9 @@ class PullConfig:
     # Run the playbook with Mitogen's strategy when the venv has it (about twice
     # as fast here; docs/pull_on_webhook.md). False: plain Ansible.
     mitogen: bool = False
+    # The reconcile timer's period as a systemd time span ("30min"); empty when
+    # the timer is off. Read by the metrics collector for the alert rules.
+    reconcile_interval: str = ""
 
     @classmethod
     def from_mapping(cls, data: dict) -> PullConfig:

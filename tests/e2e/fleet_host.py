@@ -15,8 +15,6 @@ Every wait is a bounded loop. Container names follow wizard-<role>-<purpose>.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -25,13 +23,11 @@ import subprocess
 import tempfile
 import textwrap
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from fleet_cli.webhook_push import send
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/wizard-host:bookworm"
@@ -78,9 +74,12 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
 class FleetHost:
     """One wizard host in a container, its origin repository and its webhook secret."""
 
-    def __init__(self, name: str, port: int, workdir: Path | None = None):
+    def __init__(self, name: str, port: int, workdir: Path | None = None,
+                 published: dict[int, int] | None = None):
         self.name = name
         self.port = port
+        # More published ports besides the receiver's: container port -> 127.0.0.1 port.
+        self.published = dict(published or {})
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"{name}-"))
         self.origin = self.workdir / "origin.git"
         self.work = self.workdir / "work"
@@ -136,6 +135,8 @@ class FleetHost:
         self.podman(
             "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always",
             "-p", f"127.0.0.1:{self.port}:{self.port}",
+            *[arg for inside, outside in self.published.items()
+              for arg in ("-p", f"127.0.0.1:{outside}:{inside}")],
             "-v", f"{self.origin}:/srv/origin.git:ro",
             "-v", f"{ROOT / '.cache/wheelhouse'}:/srv/wheelhouse:ro",
             IMAGE, "/sbin/init")
@@ -163,55 +164,36 @@ class FleetHost:
             "webhook_receiver_secret": self.secret,
         }
 
-    def provision(self) -> None:
-        """Base (with the pull agent from the wheelhouse), pull_agent and webhook_receiver."""
+    def provision(self, extra_roles: tuple[str, ...] = (), extra_vars: dict | None = None,
+                  ) -> None:
+        """Base (with the pull agent from the wheelhouse), pull_agent and webhook_receiver,
+        then ``extra_roles``; ``extra_vars`` are more (or overriding) host variables."""
         inventory = self.workdir / "provision.yml"
         inventory.write_text(yaml.safe_dump({"wizards": {"hosts": {self.name: {
             "ansible_connection": "containers.podman.podman",
             "base_pull_agent_wheelhouse": "/srv/wheelhouse",
             "fleet_source_dir": str(ROOT),  # this play is not under playbooks/
             **self.role_vars(),
+            **(extra_vars or {}),
         }}}}))
         (self.workdir / "group_vars").mkdir(exist_ok=True)
         for name in ("all.yml", "wizards.yml"):
             shutil.copy(ROOT / "inventory/group_vars" / name, self.workdir / "group_vars" / name)
         playbook = self.workdir / "provision-play.yml"
+        roles = ["base", "pull_agent", "webhook_receiver", *extra_roles]
         playbook.write_text(textwrap.dedent("""\
             - name: Provision a pull-on-webhook host
               hosts: wizards
               roles:
-                - base
-                - pull_agent
-                - webhook_receiver
-            """))
+            """) + "".join(f"    - {role}\n" for role in roles))
         run(["ansible-playbook", "-i", str(inventory), str(playbook)], timeout=600)
 
     # -- webhooks ----------------------------------------------------------
 
-    def push_body(self, ref: str = "refs/heads/main") -> bytes:
-        # "after" is deliberately wrong: the host must pull, never trust the payload.
-        return json.dumps({"ref": ref, "after": "f" * 40,
-                           "repository": {"full_name": "fleet/golden-state"}}).encode()
-
     def send_push(self, delivery: str | None = None, forge: str = "gitea") -> tuple[int, str]:
         """POST a correctly signed push to the host's receiver; returns (status, delivery)."""
-        delivery = delivery or str(uuid.uuid4())
-        body = self.push_body()
-        signature = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        if forge == "gitea":
-            headers = {"X-Gitea-Event": "push", "X-Gitea-Delivery": delivery,
-                       "X-Gitea-Signature": signature}
-        else:
-            headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-                       "X-Hub-Signature-256": f"sha256={signature}"}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/hooks/{HOOK}", data=body, method="POST",
-            headers={"Content-Type": "application/json", **headers})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (fixed http URL)
-                return response.status, delivery
-        except urllib.error.HTTPError as err:
-            return err.code, delivery
+        return send(f"http://127.0.0.1:{self.port}/hooks/{HOOK}", self.secret.encode(),
+                    "refs/heads/main", forge, delivery)
 
     # -- observing ---------------------------------------------------------
 
