@@ -25,10 +25,11 @@ converge: venv image wheelhouse  ## Converge a local throwaway wizard host twice
 
 test: lint sanity unit molecule e2e  ## Everything: linters, ansible-test sanity, unit tests, every Molecule scenario, end-to-end tests
 
-lint: venv  ## ruff, yamllint, ansible-lint (production profile)
+lint: venv  ## ruff, yamllint, ansible-lint (production profile), promtool on the alert rules
 	ruff check .
 	yamllint --strict .
 	ansible-lint --profile production
+	monitoring/check
 
 sanity: venv  ## ansible-test sanity over a collection view of the modules and plugins
 	tests/sanity/run

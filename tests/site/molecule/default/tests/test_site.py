@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -86,3 +87,16 @@ def test_verified_trail_is_deployed_byte_for_byte(host):
     assert trail.mode == 0o640
     source = (ROOT / "roles/trails/files/welcome.trail").read_bytes()
     assert trail.sha256sum == hashlib.sha256(source).hexdigest()
+
+
+def test_the_fleet_report_has_a_row_per_host(host):
+    # Written by the side_effect step (playbooks/fleet_status.yml) on this machine.
+    report = json.loads((ROOT / ".cache" / "fleet-status.json").read_text())
+    rows = {row["host"]: row for row in report["hosts"]}
+    assert set(rows) == set(EXPECTED)
+    row = rows[host.backend.get_hostname()]
+    assert row["reachable"] and row["problems"] == []
+    assert row["harness"] == "active" and row["deadman"] == "ok" and row["paused"] is False
+    # No pull has run here (no network): never run, and the origin can't be asked.
+    assert row["last_run"] is None and row["commit"] is None and row["at_head"] is None
+    assert row["reason"].startswith("origin: ")
