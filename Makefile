@@ -40,7 +40,7 @@ unit: venv  ## pytest unit and property tests
 molecule: venv image wheelhouse  ## Every role's scenario and the two-host site scenario (create, check, converge, idempotence, verify)
 	tests/molecule-all site $(ROLES)
 
-e2e: venv image wheelhouse  ## End-to-end: the laptop check over SSH, pull on webhook
+e2e: venv image wheelhouse  ## End-to-end: laptop check over SSH, pre-flight, pull on webhook, Prometheus alerts
 	pytest tests/e2e
 
 image: deps  ## Build (or reuse) the local Debian test-host image
