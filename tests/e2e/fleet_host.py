@@ -203,7 +203,7 @@ class FleetHost:
 
     def idle(self) -> bool:
         """No run in progress and nothing queued."""
-        status = json.loads(self.exec("golden-state-pull status"))
+        status = json.loads(self.exec("golden-state-pull status --json"))
         return not status["running"] and not status["queued"]
 
     def wait_for_delivery(self, delivery: str, timeout: float = 180) -> dict:

@@ -330,9 +330,19 @@ def test_a_trigger_after_the_last_drain_is_not_lost(cfg, monkeypatch):
 
 
 def test_concurrent_runners_never_overlap(cfg, tmp_path):
-    """Real ansible-pull stand-in (a script that sleeps) started from many threads."""
+    """Real ansible-pull stand-in started from many threads.
+
+    The stand-in holds its run until the test opens the gate, once the nine
+    runners that lost the lock have returned: every trigger and runner arrives
+    while the first run is in progress, however loaded the machine. Exactly the
+    case that must give at most one more run.
+    """
+    gate = tmp_path / "gate"
     fake = tmp_path / "fake-ansible-pull"
-    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(0.3)\n"
+    fake.write_text(f"#!{sys.executable}\nimport os, time\n"
+                    f"deadline = time.monotonic() + 60\n"
+                    f"while not os.path.exists({str(gate)!r}) and time.monotonic() < deadline:\n"
+                    f"    time.sleep(0.01)\n"
                     f"print('PLAY RECAP ***')\n{RECAP_LINE}\n")
     fake.chmod(0o755)
     cfg.command = [str(fake)]
@@ -343,7 +353,11 @@ def test_concurrent_runners_never_overlap(cfg, tmp_path):
                                   kwargs={"head": no_head})
         threads.append(thread)
         thread.start()
-        time.sleep(0.01)  # all ten land within one 0.3 s run
+    # The nine that lost the lock have left their pending mark and returned.
+    deadline = time.monotonic() + 60
+    while sum(t.is_alive() for t in threads) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.touch()
     for thread in threads:
         thread.join(timeout=30)
     records = fleet_pull.read_history(cfg)

@@ -131,7 +131,10 @@ def test_process_signals_hang_crash_and_term(tmp_path):
     try:
         assert _wait(stamp.exists)
         proc.send_signal(signal.SIGUSR1)  # hang
-        time.sleep(0.5)
+        # Wait for the stand-in to say it hangs (not for a guessed time), then
+        # let a beat already past its check land (two intervals) before reading.
+        assert _wait(lambda: "hanging" in (proc.stdout.readline() or ""))
+        time.sleep(0.4)
         frozen = stamp.stat().st_mtime
         time.sleep(0.6)
         assert stamp.stat().st_mtime == frozen
