@@ -9,7 +9,7 @@ ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 CACHE := $(ROOT)/.cache
 PY := $(VENV)/bin/python
-APT_PACKAGES := podman runc debootstrap python3-venv git openssh-client prometheus
+APT_PACKAGES := podman runc debootstrap python3-venv git openssh-client prometheus openssl
 ROLES := $(sort $(notdir $(patsubst %/molecule/default/,%,$(wildcard roles/*/molecule/default/))))
 
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ import pytest
 
 from tests.testinfra_helpers import exposure, wait_for
 
-URL = "http://127.0.0.1:19080/hooks/golden-state-pull"
+URL = "https://127.0.0.1:19080/hooks/golden-state-pull"
 STATE = "/var/lib/golden-state/pull"
 HISTORY = f"{STATE}/history.jsonl"
 SPOOL = f"{STATE}/spool"
@@ -36,6 +37,12 @@ def secret() -> bytes:
     path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "webhook-secret")
     with open(path, encoding="utf-8") as handle:
         return handle.read().split()[0].encode()
+
+
+def tls_context() -> ssl.SSLContext:
+    """Trusts only the scenario's throwaway certificate (converge.yml made it)."""
+    cafile = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "tls.crt")
+    return ssl.create_default_context(cafile=cafile)
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -54,7 +61,8 @@ def post(body: bytes, headers: dict[str, str], method: str = "POST") -> int:
                                      headers={"Content-Type": "application/json", **headers},
                                      method=method)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(request, timeout=10,  # noqa: S310 (fixed https URL)
+                                    context=tls_context()) as response:
             return response.status
     except urllib.error.HTTPError as err:
         return err.code
@@ -215,7 +223,7 @@ def test_pause_is_honoured_and_recorded(host, secret):
         assert record["exit_status"] is None
     finally:
         assert host.run("golden-state-pull resume").rc == 0
-    status = json.loads(host.check_output("golden-state-pull status"))
+    status = json.loads(host.check_output("golden-state-pull status --json"))
     assert status["paused"] is None
     assert status["last_run"]["delivery"] == delivery
 
@@ -237,3 +245,15 @@ def test_reconcile_timer_runs_the_same_runner(host):
 
 def test_get_is_refused(host):
     assert post(b"", {}, method="GET") == 405
+
+
+def test_tls_key_is_root_only_and_plain_http_is_refused(host):
+    key = host.file("/etc/golden-state/webhook/tls.key")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+    assert "-secure" in host.file("/etc/systemd/system/golden-state-webhook.service").content_string
+    # Plain HTTP to the TLS port: Go's server answers 400, and nothing runs.
+    plain = urllib.request.Request(URL.replace("https://", "http://"),  # noqa: S310
+                                   data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(plain, timeout=10)  # noqa: S310 (fixed http URL)
+    assert refused.value.code == 400
