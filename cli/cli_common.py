@@ -8,18 +8,48 @@ commands work where coincurve is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Iterable
 from importlib import metadata
+
+from fleet.text import show_lines, show_path
 
 # The distribution that installs every console script ([project] name in pyproject.toml).
 DISTRIBUTION = "wizard-fleet-golden-state"
 
 
 def error(prog: str, command: str, message: str, status: int = 1) -> int:
-    """Print ``PROG COMMAND: error: MESSAGE`` on stderr; return the exit status."""
-    print(f"{prog} {command}: error: {message}", file=sys.stderr)
+    """Print ``PROG COMMAND: error: MESSAGE`` on stderr; return the exit status.
+
+    The message is shown terminal-safe (``fleet.text.show_lines``): paths and
+    names in it come from input files and the command line.
+    """
+    print(f"{prog} {command}: error: {show_lines(message)}", file=sys.stderr)
     return status
+
+
+def say(text: str, file=None) -> None:
+    """Print a line holding strings from inputs (names, paths, messages), terminal-safe.
+
+    Control, bidi and zero-width characters are shown escaped, undecodable
+    bytes of file names as ``\\xff`` (``fleet.text.show_lines``).
+    """
+    print(show_lines(text), file=file)
+
+
+def safe_streams() -> None:
+    """Make stdout/stderr unable to fail on a character their encoding lacks.
+
+    Whatever the locale or PYTHONIOENCODING, an unencodable character is
+    written as a backslash escape instead of raising UnicodeEncodeError. A
+    safety net under ``say``/``show_path``, which already escape what matters.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: leave it
+                reconfigure(errors="backslashreplace")
 
 
 def package_version() -> str:
@@ -83,7 +113,7 @@ def sign_files(fail: Callable[[str, str], int], key_path: str, paths: Iterable[s
             status = fail("sign", str(exc))
             continue
         if plan.changed:
-            print(signed_line(path, pubkey, plan))
+            say(signed_line(path, pubkey, plan))
         else:
-            print(f"{path}: already signed by {pubkey} in {plan.sig_path}; unchanged")
+            say(f"{show_path(path)}: already signed by {pubkey} in {plan.sig_path}; unchanged")
     return status

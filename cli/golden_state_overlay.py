@@ -7,6 +7,7 @@
     golden-state-overlay mark-known-good
     golden-state-overlay judge --policy FILE|- [--check]
     golden-state-overlay rollback [--to known-good|SNAPSHOT] [--force-unusable REASON]
+    golden-state-overlay recover
 
 A console script of the fleet package (logic: module_utils/fleet/overlay.py
 and module_utils/fleet/snapshot_judge.py), installed by the base role into the
@@ -23,6 +24,11 @@ snapshot's verdict: usable, UNUSABLE (with the reasons) or not judged.
 ``rollback`` refuses a snapshot judged unusable; ``--force-unusable REASON``
 restores it anyway, and the override is recorded in the state directory's
 audit.jsonl and said on stderr.
+
+``recover`` finishes or undoes a transaction that a killed run or a power cut
+left behind (journal.json), and does nothing when there is none; a converge,
+``mark-known-good`` and ``rollback`` do it first anyway. Run it before the
+harness starts, so that the harness never reads a half-applied set.
 
 Exit status: 0 ok (also when there was nothing to do), 1 the operation could
 not be done (no known-good snapshot, unknown snapshot, damaged state, bad
@@ -64,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="managed files, known-good snapshot, pending transaction")
     sub.add_parser("list", help="snapshots, oldest first")
     sub.add_parser("mark-known-good", help="record the live set as known-good")
+    sub.add_parser("recover", help="finish or undo a transaction a killed run left behind")
     judge = sub.add_parser("judge", help="judge every snapshot under today's policy")
     judge.add_argument("--policy", required=True, metavar="FILE",
                        help="the judge's policy (JSON from the golden_state role); - reads "
@@ -103,7 +110,8 @@ def cmd_status(store: OverlayStore, args: argparse.Namespace) -> int:
              + (f" ({_verdict_text(known_item)})" if known_item else ""),
              f"snapshots: {len(snaps)}" + (f", {unusable} unusable" if unusable else "")]
     if status["pending_transaction"]:
-        lines.append("pending transaction: yes (the next converge or command resolves it)")
+        lines.append("pending transaction: yes (`golden-state-overlay recover`, the next "
+                     "converge, mark-known-good or rollback resolves it)")
     for item in status["files"]:
         state = "absent" if not item["present"] else item["sha256"][:12]
         mark = " (known-good)" if item["matches_known_good"] else ""
@@ -145,6 +153,17 @@ def cmd_mark(store: OverlayStore, args: argparse.Namespace) -> int:
     how = "new snapshot" if taken else "same content as an existing snapshot"
     _print(args, {"known_good": snap_id, "snapshot_taken": taken},
            [f"known-good: {snap_id} ({how})"])
+    return 0
+
+
+RECOVERED = {None: "no interrupted transaction; nothing to do",
+             "completed": "completed the interrupted transaction: the new set is live",
+             "rolled-back": "undid the interrupted transaction: the previous set is live"}
+
+
+def cmd_recover(store: OverlayStore, args: argparse.Namespace) -> int:
+    outcome = store.recover()
+    _print(args, {"recovered": outcome}, [RECOVERED[outcome]])
     return 0
 
 
@@ -202,7 +221,7 @@ def cmd_rollback(store: OverlayStore, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"status": cmd_status, "list": cmd_list, "mark-known-good": cmd_mark,
-            "judge": cmd_judge, "rollback": cmd_rollback}
+            "judge": cmd_judge, "rollback": cmd_rollback, "recover": cmd_recover}
 
 
 def main(argv: list[str] | None = None) -> int:

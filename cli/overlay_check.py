@@ -41,6 +41,7 @@ from fleet.config_policy import (
     load_policy,
     parse_allow_entries,
 )
+from fleet.files import read_regular
 from fleet.overlay import (
     OverlayError,
     check_text,
@@ -50,11 +51,14 @@ from fleet.overlay import (
     render_config,
 )
 from fleet.overlay_gate import config_policy_errors
-from fleet_cli.cli_common import add_version_argument
+from fleet.text import show
+from fleet_cli.cli_common import add_version_argument, safe_streams
 
 PROG = "overlay-check"
 SCHEMA_REL = Path("roles/golden_state/files/schema/config.v1.schema.json")
 POLICY_REL = Path("roles/golden_state/files/policy/config.yml")
+# Overlay files and vars files are kilobytes; a bigger one is refused unread.
+MAX_FILE_SIZE = 16 * 1024 * 1024
 
 
 class UsageError(Exception):
@@ -100,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _read_vars(path: str) -> object:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # regular files only, bounded: a FIFO or device is refused, never waited on
+        text = read_regular(path, MAX_FILE_SIZE).decode("utf-8")
         return parse_yaml(text, path)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
@@ -148,7 +153,7 @@ def check_file(path: str, fmt: str, schema: dict, providers: list | None,
                policy: Policy | None = None, extra_allow: tuple = ()) -> list[str]:
     """Errors for one file (each names the file); [] when it is valid."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = read_regular(path, MAX_FILE_SIZE).decode("utf-8")  # never blocks on a FIFO
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror}"]
     except UnicodeDecodeError as exc:
@@ -194,7 +199,7 @@ def run(argv: list[str] | None = None) -> int:
         errors += found
         bad += bool(found)
     for line in errors:
-        print(line)
+        print(show(line))  # names and values from the files: shown, never obeyed
     if not args.quiet:
         print(f"{PROG}: {len(files) - bad} of {len(files)} file(s) valid, "
               f"{len(errors)} error(s)", file=sys.stderr)
@@ -202,13 +207,14 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()
     try:
         return run(argv)
     except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {show(str(exc))}", file=sys.stderr)
         return 2
     except OverlayError as exc:  # e.g. PyYAML or jsonschema missing
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {show(str(exc))}", file=sys.stderr)
         return 2
 
 

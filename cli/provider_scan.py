@@ -10,19 +10,26 @@ entries); ``--banned`` adds names. With neither, ``anthropic`` is banned.
 
 Output: one ``file:line:col: 'term' (provider)`` line per finding on stdout
 (``-v`` also lists allowed mentions), a summary on stderr; ``--json`` prints
-one JSON document ``{findings, allowed, scanned, errors}`` instead.
+one JSON document ``{findings, allowed, scanned, errors}`` instead. Names and
+text from the files are shown terminal-safe (fleet.text): control, bidi and
+zero-width characters escaped, bytes of a file name that are not UTF-8 as
+``\\xff``, under any locale.
+
+Only regular files are read. A FIFO, socket or device met in a directory is
+skipped unopened and listed (``skipped PATH: not a regular file (a FIFO)``); a
+directory that cannot be listed is an error and the walk goes on past it.
 
 Exit status: 0 clean, 1 findings, 2 usage error *or an incomplete scan*: a
 missing or unreadable path is reported on stderr (no traceback) and exits 2
 even when there are also findings, because a gate that could not read a file
-cannot say it is clean.
+cannot say it is clean. A FIFO or device given by name is such a path.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import replace
 
 from fleet.providers import (
     DEFAULT_BANNED,
@@ -32,7 +39,9 @@ from fleet.providers import (
     resolve_banned,
     scan_paths,
 )
-from fleet_cli.cli_common import add_version_argument
+from fleet.strict_load import DocumentError, excerpt, load_file
+from fleet.text import json_text, show, show_path
+from fleet_cli.cli_common import add_version_argument, safe_streams
 
 PROG = "provider-scan"
 
@@ -58,24 +67,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_config(path: str) -> dict:
-    try:
-        import yaml
-    except ImportError:
-        raise UsageError("--config needs PyYAML (pip install pyyaml)") from None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: invalid YAML: {exc}") from None
+    try:  # strict: size cap, regular file, no repeated key, bounded aliases (fleet.strict_load)
+        config = load_file(path, "scan_config", "yaml")
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
     if config is None:
         return {}
     if not isinstance(config, dict):
         raise UsageError(f"{path}: config must be a mapping with banned/allowlist")
     unknown = set(config) - {"banned", "allowlist"}
     if unknown:
-        raise UsageError(f"{path}: unknown config keys {sorted(unknown)}")
+        shown = ", ".join(excerpt(key) for key in sorted(map(str, unknown))[:5])
+        raise UsageError(f"{path}: unknown config keys {shown}"
+                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
     for key in ("banned", "allowlist"):
         if config.get(key) is not None and not isinstance(config[key], list):
             raise UsageError(f"{path}: '{key}' must be a list")
@@ -93,30 +97,41 @@ def _settings(args: argparse.Namespace) -> tuple[list, list]:
     return providers, rules
 
 
+def _finding_line(finding) -> str:
+    """One finding, terminal-safe: its file name, key path and match come from the files."""
+    if finding.file is not None:
+        finding = replace(finding, file=show_path(finding.file))
+    return show(format_finding(finding))
+
+
 def _print_human(report: ScanReport, verbose: bool) -> None:
     for finding in report.failures:
-        print(format_finding(finding))
+        print(_finding_line(finding))
     if verbose:
         for finding in report.allowed:
-            print(format_finding(finding))
+            print(_finding_line(finding))
+    for note in report.special:
+        print(f"{PROG}: skipped {show(note)}", file=sys.stderr)
     for error in report.errors:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {show(error)}", file=sys.stderr)
     print(f"{PROG}: {len(report.failures)} finding(s), {len(report.allowed)} allowed, "
           f"{len(report.files)} file(s) scanned"
+          + (f", {len(report.special)} special file(s) skipped" if report.special else "")
           + (f", {len(report.errors)} unreadable" if report.errors else ""),
           file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()
     args = _parser().parse_args(argv)  # exits 2 on bad usage
     try:
         providers, rules = _settings(args)
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {show(str(exc))}", file=sys.stderr)
         return 2
     report = scan_paths(args.paths, providers, rules)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(json_text(report.to_dict(), indent=2))
     else:
         _print_human(report, args.verbose)
     if report.errors:

@@ -33,7 +33,7 @@ from fleet_cli.cli_common import add_version_argument, positive_int
 DEFAULT_CONFIG = "/etc/golden-state/pull.json"
 STATUS_WIDTH = 80
 # history's fixed columns: (heading, width); REASON takes what the terminal has left.
-HISTORY_COLUMNS = (("START (UTC)", 16), ("TRIGGER", 13), ("COMMIT", 7), ("RESULT", 10),
+HISTORY_COLUMNS = (("START (UTC)", 16), ("TRIGGER", 13), ("COMMIT", 7), ("RESULT", 11),
                    ("TIME", 6))
 HISTORY_WIDTH = (80, 160)  # the table's narrowest and widest
 
@@ -142,7 +142,7 @@ def _result(record: dict) -> str:
     exit_status = record.get("exit_status")
     if status == "failed" and isinstance(exit_status, int):
         return f"failed {exit_status}"
-    return _cell(status, 10)
+    return _cell(status, 11)  # "interrupted" fits
 
 
 def _reason(record: dict) -> str:

@@ -9,11 +9,14 @@ which defines ``register(subparsers)``; without it the core subcommands still wo
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import importlib
-import json
+import os
 import sys
 
-from fleet.files import atomic_write
+from fleet.files import FileTooLargeError, atomic_write, open_regular, read_regular
+from fleet.text import json_text, show_lines, show_path
 from fleet.trail import TrailError, compile_bytes, disassemble, fingerprint, load_worklog
 from fleet.trail_verify import (
     DEFAULT_MAX_SIZE,
@@ -21,24 +24,51 @@ from fleet.trail_verify import (
     verify_trail,
     verify_trail_file,
 )
-from fleet_cli.cli_common import add_version_argument, error, non_negative_int, positive_int
+from fleet_cli.cli_common import (
+    add_version_argument,
+    error,
+    non_negative_int,
+    positive_int,
+    safe_streams,
+    say,
+)
+
+# A worklog is text that compiles to at most a trail's size: far below this.
+MAX_WORKLOG_SIZE = 4 * DEFAULT_MAX_SIZE
 
 
 def _error(command: str, message: str) -> int:
     return error("trailctl", command, message)
 
 
-def _read_input(path: str) -> bytes:
+def _read_input(path: str, limit: int) -> bytes:
+    """The bytes of an input file ('-' = stdin): regular files only, at most ``limit``.
+
+    Never blocks on a FIFO or device (``read_regular``); an OSError says why
+    (``not a regular file (a FIFO)``, ``file is over the N-byte limit``).
+    """
     if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as handle:
-        return handle.read()
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise FileTooLargeError("<stdin>", limit)
+        return data
+    return read_regular(path, limit)
+
+
+def _fingerprint_file(path: str) -> str:
+    """``fingerprint`` of a whole file ('-' = stdin), streamed: any size, bounded memory."""
+    digest = hashlib.sha256()
+    with (contextlib.nullcontext(sys.stdin.buffer) if path == "-"
+          else os.fdopen(open_regular(path), "rb")) as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
     source = "<stdin>" if args.input == "-" else args.input
     try:
-        raw = _read_input(args.input)
+        raw = _read_input(args.input, MAX_WORKLOG_SIZE)
         data = compile_bytes(load_worklog(raw, source))
     except OSError as exc:
         return _error("compile", f"{source}: {exc.strerror or exc}")
@@ -54,18 +84,21 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error("compile", f"{args.output}: {exc.strerror or exc}")
     if args.output != "-":
-        print(f"{args.output}: {len(data)} bytes, sha256 {fingerprint(data)}", file=sys.stderr)
+        print(f"{show_path(args.output)}: {len(data)} bytes, sha256 {fingerprint(data)}",
+              file=sys.stderr)
     return 0
 
 
 def cmd_disasm(args: argparse.Namespace) -> int:
     try:
-        data = _read_input(args.file)
+        data = _read_input(args.file, DEFAULT_MAX_SIZE)
     except OSError as exc:
         return _error("disasm", f"{args.file}: {exc.strerror or exc}")
     text = disassemble(data, verbose=args.verbose, compact=args.compact,
                        hex_offsets=args.hex)
-    sys.stdout.write(text)
+    # The trail's strings are shown, never obeyed: C1 controls, bidi overrides
+    # and zero-width characters come out as escapes (\x85, \u202e).
+    sys.stdout.write(show_lines(text))
     report = verify_trail(data)
     return 0 if report.valid else 1
 
@@ -74,11 +107,11 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            data = _read_input(path)
+            digest = _fingerprint_file(path)
         except OSError as exc:
             status = _error("fingerprint", f"{path}: {exc.strerror or exc}")
             continue
-        print(f"{fingerprint(data)}  {path}")
+        print(f"{digest}  {show_path(path)}")
     return status
 
 
@@ -125,16 +158,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                          max_size=args.max_size, policy=policy))
     valid = all(r.valid for r in reports)
     if args.json:
-        print(json.dumps({"valid": valid, "trails": [r.to_dict() for r in reports]},
-                         indent=2, ensure_ascii=False))
+        print(json_text({"valid": valid, "trails": [r.to_dict() for r in reports]}, indent=2))
     else:
         for report in reports:
             if report.valid:
                 signed = f", signed by {', '.join(report.signers)}" if report.signers else ""
-                print(f"{report.path}: OK {report.steps} steps, sha256 "
-                      f"{report.fingerprint}{signed}")
+                say(f"{report.path}: OK {report.steps} steps, sha256 "
+                    f"{report.fingerprint}{signed}")
             else:
-                print("\n".join(report.lines()))
+                say("\n".join(report.lines()))
     return 0 if valid else 1
 
 
@@ -205,6 +237,7 @@ def add_core_commands(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -19,12 +19,14 @@ from fleet.signing import (
     load_revoked_list,
     npub,
     public_key_hex,
+    read_artifact,
     read_sig_file,
     sig_path_for,
     sign_file,
     verify_policy,
 )
-from fleet_cli.cli_common import error, positive_int, sign_files
+from fleet.text import show_path
+from fleet_cli.cli_common import error, positive_int, safe_streams, say, sign_files
 
 
 def _error(command: str, message: str) -> int:
@@ -54,7 +56,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     except (OSError, SignatureError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) else str(exc)
         return _error("keygen", f"{args.output}: {detail}")
-    print(f"secret key written to {args.output} (mode 0600)")
+    print(f"secret key written to {show_path(args.output)} (mode 0600)")
     print(f"public key: {pubkey}")
     print(f"npub: {npub(pubkey)}")
     return 0
@@ -73,27 +75,27 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _verify_one(path: str, trusted, revoked, threshold: int) -> bool:
+    # Every line goes through say(): paths, key names and reasons come from inputs.
     try:
-        with open(path, "rb") as handle:
-            artifact = handle.read()
-    except OSError as exc:
-        print(f"{path}: REJECTED: cannot read: {exc.strerror}")
+        artifact = read_artifact(path)  # regular files only: never blocks on a FIFO
+    except SignatureError as exc:
+        say(f"{path}: REJECTED: {str(exc).removeprefix(f'{path}: ')}")
         return False
     try:
         events = read_sig_file(sig_path_for(path))
     except SignatureError as exc:
-        print(f"{path}: REJECTED: {exc}")
+        say(f"{path}: REJECTED: {exc}")
         return False
     result = verify_policy(artifact, events, trusted, revoked, threshold)
     if result.accepted:
-        print(f"{path}: accepted, signed by {', '.join(result.signers)} "
-              f"({len(result.signers)} of {threshold} required)")
+        say(f"{path}: accepted, signed by {', '.join(result.signers)} "
+            f"({len(result.signers)} of {threshold} required)")
     else:
-        print(f"{path}: REJECTED, {len(result.signers)} of {threshold} required trusted "
-              f"keys signed it" + ("" if events else f" (no events in {sig_path_for(path)})"))
+        say(f"{path}: REJECTED, {len(result.signers)} of {threshold} required trusted "
+            f"keys signed it" + ("" if events else f" (no events in {sig_path_for(path)})"))
     for item in result.reasons:
         who = item.get("name") or item.get("pubkey") or "(no valid pubkey)"
-        print(f"  event {item['index']}: {who}: {item['reason']}")
+        say(f"  event {item['index']}: {who}: {item['reason']}")
     return result.accepted
 
 
@@ -144,6 +146,7 @@ def register(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()
     parser = argparse.ArgumentParser(prog="trailctl", description="artifact signing")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

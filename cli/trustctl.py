@@ -2,6 +2,9 @@
 """trustctl: create, sign, inspect and verify trust-root and key-list documents; rotate pins.
 
 Exit status: 0 ok / verified, 1 invalid input or not trusted, 2 usage error.
+Every line is printed through ``say`` (fleet.text): key names, comments, paths
+and reasons come from documents a root holder is about to sign, so control,
+bidi and zero-width characters in them are shown escaped, never obeyed.
 Secret keys are only read from key files (``read_private_file``: 0600, owned
 by the caller) and never printed. Model and procedures: docs/trust_root.md.
 """
@@ -37,7 +40,14 @@ from fleet.trust_root import (
     write_pin,
     write_state,
 )
-from fleet_cli.cli_common import add_version_argument, error, positive_int, sign_files
+from fleet_cli.cli_common import (
+    add_version_argument,
+    error,
+    positive_int,
+    safe_streams,
+    say,
+    sign_files,
+)
 
 
 class UsageError(Exception):
@@ -83,13 +93,13 @@ def _write_new(path: str, doc: TrustDocument, force: bool) -> None:
 
 
 def _report_new(command: str, path: str, doc: TrustDocument) -> int:
-    print(f"{path}: {doc.type} version {doc.version}, expires {doc.expires}, "
+    say(f"{path}: {doc.type} version {doc.version}, expires {doc.expires}, "
           f"threshold {doc.threshold} of {len(doc.keys)} keys")
-    print(f"sha256: {doc.sha256}")
+    say(f"sha256: {doc.sha256}")
     if os.path.exists(sig_path_for(path)):
-        print(f"note: {sig_path_for(path)} holds signatures over earlier content; "
+        say(f"note: {sig_path_for(path)} holds signatures over earlier content; "
               f"they no longer count")
-    print(f"next: each signer runs `trustctl sign {path} --key KEYFILE`")
+    say(f"next: each signer runs `trustctl sign {path} --key KEYFILE`")
     return 0
 
 
@@ -144,28 +154,28 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def _print_document(doc: TrustDocument, now: str | None) -> None:
     state = "EXPIRED" if doc.expired(now) else "not expired"
-    print(f"{doc.source}: {doc.type} version {doc.version}, expires {doc.expires} ({state})")
-    print(f"  sha256: {doc.sha256}")
+    say(f"{doc.source}: {doc.type} version {doc.version}, expires {doc.expires} ({state})")
+    say(f"  sha256: {doc.sha256}")
     label = "root keys" if doc.type == ROOT_TYPE else "trusted keys"
-    print(f"  threshold: {doc.threshold} of {len(doc.keys)} {label}")
+    say(f"  threshold: {doc.threshold} of {len(doc.keys)} {label}")
     for entry in doc.keys:
-        print(f"    {entry['name']}: {entry['pubkey']}")
+        say(f"    {entry['name']}: {entry['pubkey']}")
     if doc.type == KEY_LIST_TYPE:
         revoked = doc.data["revoked_keys"]
-        print(f"  revoked keys: {len(revoked)}")
+        say(f"  revoked keys: {len(revoked)}")
         for pubkey in revoked:
-            print(f"    {pubkey}")
+            say(f"    {pubkey}")
 
 
 def _print_signatures(doc: TrustDocument, events: list, keys: list[dict], threshold: int,
                       whose: str) -> bool:
     result = check_signatures(doc, events, keys, threshold)
     verdict = "enough" if result.accepted else "NOT enough"
-    print(f"  signed by {len(result.signers)} of {len(keys)} {whose}, {threshold} required "
+    say(f"  signed by {len(result.signers)} of {len(keys)} {whose}, {threshold} required "
           f"({verdict}): {', '.join(result.signers) or 'none'}")
     for item in result.reasons:
         who = item.get("name") or _short(item.get("pubkey"))
-        print(f"    event {item['index']}: {who}: {item['reason']}")
+        say(f"    event {item['index']}: {who}: {item['reason']}")
     return result.accepted
 
 
@@ -178,7 +188,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     except SignatureError as exc:
         return _error("inspect", str(exc))
     _print_document(doc, now)
-    print(f"  signatures: {len(events)} in {sig_path_for(doc.source)}")
+    say(f"  signatures: {len(events)} in {sig_path_for(doc.source)}")
     if doc.type == ROOT_TYPE:
         _print_signatures(doc, events, doc.keys, doc.threshold, "own root keys")
     if pin is None:
@@ -187,13 +197,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     try:
         if doc.type == KEY_LIST_TYPE:
             verify_key_list(pin, doc, events, None, now)
-            print(f"  verdict: accepted under {pin.source} (version {pin.version})")
+            say(f"  verdict: accepted under {pin.source} (version {pin.version})")
         else:
             rotation = verify_rotation(pin, [doc], [events], now)
-            print(f"  verdict: {'a valid rotation of' if rotation.changed else 'identical to'} "
+            say(f"  verdict: {'a valid rotation of' if rotation.changed else 'identical to'} "
                   f"{pin.source} (version {pin.version})")
     except SignatureError as exc:
-        print(f"  verdict: REJECTED: {exc}")
+        say(f"  verdict: REJECTED: {exc}")
         return 1
     return 0
 
@@ -207,11 +217,11 @@ def cmd_verify_key_list(args: argparse.Namespace) -> int:
         verdict = verify_key_list(pin, key_list, read_signatures(key_list), state, now)
     except SignatureError as exc:
         return _error("verify-key-list", str(exc))
-    print(f"{key_list.source}: accepted, version {key_list.version} (expires "
+    say(f"{key_list.source}: accepted, version {key_list.version} (expires "
           f"{key_list.expires}), signed by {', '.join(verdict.signers)} "
           f"({len(verdict.signers)} of {pin.threshold} required by {pin.source})")
     policy = verdict.policy
-    print(f"  artifact policy: {policy['threshold']} of "
+    say(f"  artifact policy: {policy['threshold']} of "
           f"{', '.join(k['name'] for k in policy['trusted_keys'])}; "
           f"{len(policy['revoked_keys'])} revoked")
     if args.state and args.record:
@@ -220,9 +230,9 @@ def cmd_verify_key_list(args: argparse.Namespace) -> int:
                 write_state(args.state, verdict.record)
             except OSError as exc:
                 return _error("verify-key-list", f"{args.state}: cannot write: {exc.strerror}")
-            print(f"  recorded version {key_list.version} in {args.state}")
+            say(f"  recorded version {key_list.version} in {args.state}")
         else:
-            print(f"  {args.state} already records version {key_list.version}; unchanged")
+            say(f"  {args.state} already records version {key_list.version}; unchanged")
     return 0
 
 
@@ -235,22 +245,22 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     except SignatureError as exc:
         return _error("rotate", str(exc))
     for step in rotation.steps:
-        print(f"{step.root.source}: version {step.root.version} verified: signed by "
+        say(f"{step.root.source}: version {step.root.version} verified: signed by "
               f"{', '.join(step.signed_by_current)} (current root) and "
               f"{', '.join(step.signed_by_new)} (its own keys)")
     if not rotation.changed:
-        print(f"{args.pin}: already pins this root (version {pin.version}); unchanged")
+        say(f"{args.pin}: already pins this root (version {pin.version}); unchanged")
         return 0
     final = rotation.final
     if args.check:
-        print(f"{args.pin}: would move from version {pin.version} to {final.version} "
+        say(f"{args.pin}: would move from version {pin.version} to {final.version} "
               f"(sha256 {final.sha256}); --check: nothing written")
         return 0
     try:
         write_pin(args.pin, final)
     except OSError as exc:
         return _error("rotate", f"{args.pin}: cannot write: {exc.strerror}")
-    print(f"{args.pin}: now pins version {final.version} (sha256 {final.sha256})")
+    say(f"{args.pin}: now pins version {final.version} (sha256 {final.sha256})")
     return 0
 
 
@@ -358,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    safe_streams()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

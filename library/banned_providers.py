@@ -152,9 +152,14 @@ scanned:
       description: Variable roots scanned (O(providers_name) and the keys of O(data)).
       type: list
       elements: str
-    skipped: {description: Binary files skipped., type: list, elements: str}
+    skipped: {description: Binary and special files skipped., type: list, elements: str}
+    special:
+      description: "FIFOs, sockets and devices met in a directory, skipped unopened
+        (C(PATH: not a regular file (a FIFO)))."
+      type: list
+      elements: str
   sample: {files: [roles/overlay/files/config.yaml], variables: [golden_state_providers],
-           skipped: []}
+           skipped: [], special: []}
 errors:
   description: Paths that could not be read (the task fails when this is not empty).
   returned: always
@@ -170,6 +175,8 @@ msg:
   sample: "1 banned-provider finding(s):\nconfig.yaml:3:12: 'claude' (anthropic) in model.default"
 """
 
+import ansible.module_utils.fleet.files  # pylint: disable=unused-import
+import ansible.module_utils.fleet.text  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.providers import (
     ScanReport,
@@ -213,7 +220,8 @@ def main() -> None:
     report, error = run(module.params)
     if error:
         module.fail_json(msg=f"banned_providers: {error}", findings=[], allowed=[],
-                         scanned={"files": [], "variables": [], "skipped": []}, errors=[error])
+                         scanned={"files": [], "variables": [], "skipped": [], "special": []},
+                         errors=[error])
     result = dict(changed=False, **report.to_dict())
     failures = report.failures
     if failures or report.errors:

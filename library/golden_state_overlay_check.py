@@ -178,7 +178,9 @@ errors:
 # Mitogen ships only the module_utils a module names: these are used indirectly.
 import ansible.module_utils.fleet.config_policy  # pylint: disable=unused-import
 import ansible.module_utils.fleet.files  # pylint: disable=unused-import
-import ansible.module_utils.fleet.providers  # noqa: F401  # pylint: disable=unused-import
+import ansible.module_utils.fleet.providers  # pylint: disable=unused-import
+import ansible.module_utils.fleet.strict_load  # pylint: disable=unused-import
+import ansible.module_utils.fleet.text  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.overlay import (
     OverlayError,

@@ -188,7 +188,9 @@ import os
 # Mitogen ships only the module_utils a module names: these are used indirectly.
 import ansible.module_utils.fleet.files  # pylint: disable=unused-import
 import ansible.module_utils.fleet.providers  # pylint: disable=unused-import
-import ansible.module_utils.fleet.signing  # noqa: F401  # pylint: disable=unused-import
+import ansible.module_utils.fleet.signing  # pylint: disable=unused-import
+import ansible.module_utils.fleet.strict_load  # pylint: disable=unused-import
+import ansible.module_utils.fleet.text  # noqa: F401  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.fleet.trail import Finding
 from ansible.module_utils.fleet.trail_verify import (

@@ -66,8 +66,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .files import ReadError, read_text
 from .providers import format_path
+from .strict_load import DocumentError, load_file, load_yaml
 
 VERSION = 1
 EXTRA_ALLOW_SOURCE = "golden_state_endpoint_allowlist"
@@ -421,52 +421,23 @@ def parse_policy(data: Any, name: str) -> Policy:
     return policy
 
 
-def _strict_loader():
-    try:
-        import yaml
-    except ImportError:
-        raise PolicyError("reading a config policy needs PyYAML (pip install pyyaml)") from None
-
-    class StrictLoader(yaml.SafeLoader):
-        """SafeLoader that refuses duplicate keys (a second ``allow:`` must not hide the first)."""
-
-    def construct_mapping(loader, node, deep=False):
-        seen = set()
-        for key_node, _value_node in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                mark = key_node.start_mark
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {excerpt(str(key))}", mark)
-            seen.add(key)
-        return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 construct_mapping)
-    return yaml, StrictLoader
-
-
 def load_policy_text(text: str, name: str) -> Policy:
-    yaml, loader = _strict_loader()
+    """Parse policy text strictly (fleet.strict_load: a second ``allow:`` must not hide
+    the first), then validate it."""
     try:
-        data = yaml.load(text, Loader=loader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "$"
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise _fail(name, where, f"invalid YAML: {problem}") from None
-    except (RecursionError, ValueError) as exc:
-        raise _fail(name, "$", f"invalid YAML: {type(exc).__name__}") from None
+        data = load_yaml(text, name, "policy")
+    except DocumentError as exc:
+        raise PolicyError(str(exc)) from None
     return parse_policy(data, name)
 
 
 def load_policy(path: str) -> Policy:
     """Read and validate a policy file; PolicyError names the file and the field."""
     try:
-        text = read_text(path, "config policy")
-    except ReadError as exc:
+        data = load_file(str(path), "policy", "yaml")
+    except DocumentError as exc:
         raise PolicyError(str(exc)) from None
-    return load_policy_text(text, str(path))
+    return parse_policy(data, str(path))
 
 
 # --------------------------------------------------------------------------
@@ -634,20 +605,9 @@ def check_config_policy(config: Any, policy: Policy | str, name: str, extra_allo
     """
     if isinstance(policy, (str, os.PathLike)):
         policy = load_policy(os.fspath(policy))
-    if isinstance(config, bytes):
+    if isinstance(config, (bytes, str)):
         try:
-            config = config.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return [f"{name}: not UTF-8 (byte offset {exc.start})"]
-    if isinstance(config, str):
-        yaml, _loader = _strict_loader()
-        try:
-            config = yaml.safe_load(config)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            return [f"{name}: invalid YAML{where}: "
-                    f"{getattr(exc, 'problem', None) or 'syntax error'}"]
-        except (RecursionError, ValueError) as exc:
-            return [f"{name}: invalid YAML: {type(exc).__name__}"]
+            config = load_yaml(config, name, "overlay")  # strict: fleet.strict_load
+        except DocumentError as exc:
+            return [str(exc)]
     return [str(v) for v in check_config(config, policy, name, extra_allow, extra_allow_source)]

@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .files import atomic_write
+from .files import atomic_write, open_regular
 from .providers import format_finding, scan_text
+from .text import show as show_text
+from .text import show_path
 
 
 class CronValidationError(ValueError):
@@ -153,22 +155,61 @@ class Job:
 # --- helpers ------------------------------------------------------------------
 
 def show(value: Any) -> str:
-    """Quote a value for a message, escaping control characters (never echo a raw newline)."""
+    """Quote a value for a message, every unsafe character escaped (fleet.text.show).
+
+    Never echoes a raw newline, bidi override or zero-width character: a
+    message shows what the value holds.
+    """
     if isinstance(value, str):
         text = value if len(value) <= 80 else value[:77] + "..."
-        if _bad_char(text) is None and "'" not in text:
-            return f"'{text}'"
-        return repr(text)
-    return f"{type(value).__name__} {value!r}"[:100]
+        return "'" + show_text(text).replace("'", "\\'") + "'"
+    return show_text(f"{type(value).__name__} {value!r}", 100)
+
+
+# The one character rule for every field (names, schedules, users, environment,
+# commands), on the controller and on the host alike: nothing that is invisible,
+# reorders text or is whitespace other than the ASCII space.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                  "\u2066\u2067\u2068\u2069")
+_ZERO_WIDTH = frozenset("\u180e\u200b\u200c\u200d\u2060\ufeff")
+_NO_BREAK = frozenset("\u00a0\u2007\u202f")
+# Letters and marks that render as nothing (fillers, the combining grapheme joiner).
+_BLANK = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+_KIND = {"Cc": "control character", "Cs": "control character", "Zl": "control character",
+         "Zp": "control character", "Cf": "format character", "Co": "private-use character",
+         "Cn": "unassigned code point", "Zs": "Unicode space"}
+
+
+def _char_kind(char: str) -> str | None:
+    """What makes ``char`` unfit for a cron file ("bidi control"), or None when it is fine."""
+    if char == " ":
+        return None
+    if char in _BIDI:
+        return "bidi control"
+    if char in _ZERO_WIDTH:
+        return "zero-width character"
+    if char in _NO_BREAK:
+        return "non-breaking space"
+    if char in _BLANK:
+        return "invisible character"
+    return _KIND.get(unicodedata.category(char))
 
 
 def _bad_char(text: str, allow: str = "") -> str | None:
-    """Return a description of the first control/line-separator character, or None."""
+    """Describe the first character the rule refuses, or None.
+
+    ``control character U+000A at offset 3``, ``bidi control U+202E
+    (RIGHT-TO-LEFT OVERRIDE) at offset 0``, ``non-breaking space U+00A0
+    (NO-BREAK SPACE) at offset 1``.
+    """
     for index, char in enumerate(text):
         if char in allow:
             continue
-        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
-            return f"control character U+{ord(char):04X} at offset {index}"
+        kind = _char_kind(char)
+        if kind is not None:
+            name = unicodedata.name(char, "")
+            return (f"{kind} U+{ord(char):04X}{f' ({name})' if name else ''} "
+                    f"at offset {index}")
     return None
 
 
@@ -234,6 +275,9 @@ def _parse_schedule(schedule: Any) -> str:
     if text.startswith("@"):
         if text not in MACROS:
             raise ValueError(f"schedule macro {show(text)} is unknown (known: {' '.join(MACROS)})")
+        if text != schedule:  # the published schema's enum has no room for spaces
+            raise ValueError(f"schedule {show(schedule)} has spaces around the macro; write "
+                             f"'{text}'")
         return text
     fields = text.split()
     if len(fields) != len(SCHEDULE_FIELDS):
@@ -262,8 +306,8 @@ def check_command(command: Any) -> str:
         raise ValueError("command is empty")
     bad = _bad_char(command)
     if bad:
-        raise ValueError(f"command contains a {bad} (newlines and control characters "
-                         "could inject crontab lines)")
+        raise ValueError(f"command contains a {bad} (control characters could inject "
+                         "crontab lines; invisible ones hide what runs)")
     if re.search(r"\\%", command):
         raise ValueError("command contains '\\%': write a plain '%' (cron_manager escapes every "
                          "'%' so the command runs exactly as declared)")
@@ -278,12 +322,13 @@ def _quote_env(key: str, value: str) -> str:
 
 
 def check_environment(environment: Any) -> tuple[tuple[str, str], ...]:
-    if environment is None:
-        return ()
-    if not isinstance(environment, dict):
+    if not isinstance(environment, dict):  # None too: the schema wants a mapping when given
         raise ValueError(f"environment must be a mapping of NAME: value, got {show(environment)}")
     result = []
     for key, raw in environment.items():
+        bad = _bad_char(key) if _is_str(key) else None
+        if bad:
+            raise ValueError(f"environment key {show(key)} contains a {bad}")
         if not _is_str(key) or not ENV_KEY_RE.fullmatch(key):
             raise ValueError(f"environment key {show(key)} is not a valid identifier "
                              "([A-Za-z_][A-Za-z0-9_]*)")
@@ -303,12 +348,18 @@ def check_environment(environment: Any) -> tuple[tuple[str, str], ...]:
 
 
 def check_user(user: Any) -> str:
+    bad = _bad_char(user) if _is_str(user) else None
+    if bad:
+        raise ValueError(f"user {show(user)} contains a {bad}")
     if not _is_str(user) or not USER_RE.fullmatch(user):
         raise ValueError(f"user {show(user)} is not a valid user name")
     return user
 
 
 def check_name(name: Any) -> str:
+    bad = _bad_char(name) if _is_str(name) else None
+    if bad:
+        raise ValueError(f"name {show(name)} contains a {bad}")
     if not _is_str(name) or not NAME_RE.fullmatch(name):
         raise ValueError(f"name {show(name)} must be 1-64 letters, digits, '_' or '-', starting "
                          "with a letter or digit (it becomes a file name)")
@@ -464,7 +515,8 @@ def _read(path: str) -> Entry:
     info = os.lstat(path)
     if not stat.S_ISREG(info.st_mode):
         return Entry(path, False, None)
-    with open(path, "rb") as handle:
+    # open_regular: a FIFO swapped in after the lstat cannot block the read
+    with os.fdopen(open_regular(path, follow_symlinks=False), "rb") as handle:
         data = handle.read(READ_LIMIT)
     text = data.decode("utf-8", errors="replace")
     return Entry(path, False, text, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
@@ -580,9 +632,23 @@ ENV_LINE_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=")
 
 
 def cron_entries(text: str) -> list[str]:
-    """Job lines of a crontab text (no comments, blank lines or environment settings)."""
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#") and not ENV_LINE_RE.match(line)]
+    """Job lines of a crontab text (no comments, blank lines or environment settings).
+
+    Lines end at "\n" only, as cron reads them: a NEL or U+2028 inside a line
+    stays in it (and is shown escaped), never passes for a second line.
+    """
+    lines = (line.strip(" \t\r") for line in text.split("\n"))
+    return [line for line in lines
+            if line and not line.startswith("#") and not ENV_LINE_RE.match(line)]
+
+
+# A job line of a file nobody declared is shown, never trusted: escaped, bounded.
+SHOWN_ENTRY_CHARS = 400
+
+
+def _shown(text: str | None) -> list[str]:
+    """Job lines of a host's file for the drift report, unsafe characters escaped."""
+    return [show_text(line, SHOWN_ENTRY_CHARS) for line in cron_entries(text or "")]
 
 
 def drift(jobs: list[Job], cron_dir: str, prefix: str, spool_dir: str | None,
@@ -595,7 +661,7 @@ def drift(jobs: list[Job], cron_dir: str, prefix: str, spool_dir: str | None,
         "changed": sorted(c.name for c in result.changes if c.action == "update"),
         "stale": sorted(c.name for c in result.changes if c.action == "remove"),
         "conflicts": result.conflicts,
-        "unmanaged_files": [{"path": e.path, "entries": cron_entries(e.text or "")}
+        "unmanaged_files": [{"path": show_path(e.path), "entries": _shown(e.text)}
                             for e in others],
         "user_crontabs": [],
     }
@@ -604,9 +670,10 @@ def drift(jobs: list[Job], cron_dir: str, prefix: str, spool_dir: str | None,
             path = os.path.join(spool_dir, user)
             if user.startswith(".") or not os.path.isfile(path):
                 continue
-            entries = cron_entries(_read(path).text or "")
+            entries = _shown(_read(path).text)
             if entries:
-                report["user_crontabs"].append({"user": user, "path": path, "entries": entries})
+                report["user_crontabs"].append({"user": show_path(user), "path": show_path(path),
+                                                "entries": entries})
     report["in_sync"] = not (report["missing"] or report["changed"] or report["stale"]
                              or report["conflicts"])
     return report

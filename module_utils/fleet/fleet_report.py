@@ -23,7 +23,7 @@ from .text import printable
 HOST_WIDTH = 40  # at most; the column is as wide as the longest host cell
 COLUMNS = (  # (record key, heading, width)
     ("host", "HOST", HOST_WIDTH), ("commit", "COMMIT", 12), ("at_head", "HEAD", 4),
-    ("last_run", "LAST RUN (UTC)", 16), ("result", "RESULT", 7), ("paused", "PAUSED", 16),
+    ("last_run", "LAST RUN (UTC)", 16), ("result", "RESULT", 11), ("paused", "PAUSED", 16),
     ("deadman", "DEADMAN", 10), ("harness", "HARNESS", 10), ("reason", "REASON", 48),
 )
 

@@ -11,18 +11,22 @@ Two halves, one file (so the logic lives once):
   standard library only. The live set is replaced as ONE transaction:
 
   1. finish or undo a transaction an earlier run left behind (``recover``);
-  2. snapshot the live files (``snapshots/<id>/``);
+  2. snapshot the live files (``snapshots/<id>/``), rotate old snapshots;
   3. write every new file to a temp file beside its target (owner, mode,
      fsync);
-  4. record the journal (``journal.json``: targets, temp files, digests and
-     the snapshot holding the old set);
-  5. rename every temp file over its target, fsync the directories;
-  6. delete the journal.
+  4. record the journal (``journal.json``: targets, temp files, digests,
+     the snapshot holding the old set, state.json before and after);
+  5. rename every temp file over its target, fsync the directories, write
+     state.json;
+  6. delete the journal: the commit point.
 
   A run that dies before 4 left the live files untouched (stray temp files
   are removed next time). A run that dies in 5 left a journal: the next run
   completes the renames when every new file is intact, and otherwise restores
-  the old set from the snapshot. Either way a host never keeps a mix.
+  the old set from the snapshot. Either way a host never keeps a mix. A step
+  that fails (a full disk, a read-only file system) before 6 restores the old
+  set at once; the error names the file. Each step calls ``_crash_point``, the
+  seam through which the unit tests kill or fail the run at every step.
 
 State directory layout (root-owned, 0700: snapshots may hold secrets)::
 
@@ -44,16 +48,20 @@ which is logged in audit.jsonl.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .files import atomic_write, fsync_dir
+from .strict_load import EXCERPT, DocumentError, load_json, load_yaml
+from .text import printable, show
 
 DEFAULT_STATE_DIR = "/var/lib/golden-state/overlay"
 DEFAULT_KEEP = 5
@@ -106,35 +114,30 @@ def json_path(parts: Any) -> str:
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)):
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)) and len(str(part)) <= EXCERPT:
             out += f".{part}"
-        else:
-            out += "[" + json.dumps(str(part)) + "]"
+        else:  # a long key is cut: the path names the place, it need not quote all of it
+            text = str(part)
+            out += "[" + json.dumps(text[:EXCERPT] + ("…" if len(text) > EXCERPT else "")) + "]"
     return out
 
 
 def parse_yaml(text: str, name: str) -> Any:
-    """Parse YAML; a syntax error becomes OverlayError naming the file, line and column."""
-    yaml = _yaml()
+    """Parse YAML strictly (fleet.strict_load: overlay size cap, no duplicate keys,
+    bounded aliases and nesting); OverlayError names the file, line and column."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise OverlayError(f"{name}: invalid YAML{where}: {problem}") from None
-    except (RecursionError, ValueError) as exc:
-        raise OverlayError(f"{name}: invalid YAML: {type(exc).__name__}") from None
+        return load_yaml(text, name, "overlay")
+    except DocumentError as exc:
+        raise OverlayError(str(exc)) from None
 
 
 def check_json_text(text: str, name: str) -> list[str]:
-    """Errors (file, line, column) for text that is not valid JSON; [] when it is."""
+    """Errors (file, line, column) for text that is not strictly valid JSON
+    (fleet.strict_load); [] when it is."""
     try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return [f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
-    except (RecursionError, ValueError) as exc:
-        return [f"{name}: invalid JSON: {type(exc).__name__}"]
+        load_json(text, name, "overlay")
+    except DocumentError as exc:
+        return [str(exc)]
     return []
 
 
@@ -192,7 +195,21 @@ def schema_errors(data: Any, schema: dict, name: str) -> list[str]:
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(data),
                     key=lambda e: (json_path(e.absolute_path), e.message))
-    return [f"{name}: {json_path(e.absolute_path)}: {e.message}" for e in errors]
+    return [f"{name}: {json_path(e.absolute_path)}: {_schema_message(e)}" for e in errors]
+
+
+SCHEMA_MESSAGE = 200  # characters of one schema error's message
+
+
+def _schema_message(error: Any) -> str:
+    """jsonschema's message with the offending value cut to an escaped excerpt: the
+    message quotes the whole value (``[[...]] is not of type 'integer'``)."""
+    message = error.message
+    if len(message) > SCHEMA_MESSAGE:
+        value = repr(error.instance)
+        if len(value) > EXCERPT and value in message:
+            message = message.replace(value, show(value[:EXCERPT + 1], EXCERPT))
+    return printable(message[:4 * SCHEMA_MESSAGE], SCHEMA_MESSAGE)
 
 
 def check_config_text(text: str, schema: dict, name: str) -> list[str]:
@@ -325,11 +342,51 @@ def file_diff(spec: FileSpec, live: LiveFile) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Low-level writes; _rename is a seam for tests that simulate a crash.
+# Low-level writes. Every durable step of a transaction goes through one of
+# these helpers, and each calls _crash_point first: the crash-consistency seam.
+
+
+def _crash_point(step: str) -> None:
+    """Called just before each durable step (write, fsync, rename, unlink, journal update).
+
+    A no-op. tests/unit/module_utils/test_fleet_overlay_crash.py replaces it to
+    kill the process at each step in turn (then checks what recovery makes of
+    it), or to make that step fail (ENOSPC, EROFS). ``step`` names the action
+    and the path: "rename /a/.x.golden-state-new onto /a/x".
+    """
+
+
+@contextlib.contextmanager
+def _step(action: str, path: str) -> Iterator[None]:
+    """One durable step on ``path``: the crash seam, then the work. An OSError that names
+    no file (a full disk's write or fsync error) is raised again naming ``path``."""
+    try:
+        _crash_point(f"{action} {path}")
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, path) from None
+        raise
 
 
 def _rename(src: str, dst: str) -> None:
-    os.replace(src, dst)
+    with _step(f"rename {src} onto", dst):
+        os.replace(src, dst)
+
+
+def _unlink(path: str) -> None:
+    with _step("unlink", path):
+        os.unlink(path)
+
+
+def _rmtree(path: str) -> None:
+    with _step("remove", path):
+        shutil.rmtree(path)
+
+
+def _fsync_dir(path: str) -> None:
+    with _step("fsync directory", path):
+        fsync_dir(path)
 
 
 def tmp_path(dest: str) -> str:
@@ -339,16 +396,19 @@ def tmp_path(dest: str) -> str:
 
 def _write_tmp(path: str, data: bytes, mode: int, uid: int | None, gid: int | None) -> None:
     if os.path.lexists(path):
-        os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        if uid is not None or gid is not None:
-            os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
-        os.fchmod(handle.fileno(), mode)  # after chown: chown clears setuid bits
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        _unlink(path)
+    with _step("write", path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        with os.fdopen(fd, "wb") as handle:
+            if uid is not None or gid is not None:
+                os.fchown(handle.fileno(), -1 if uid is None else uid,
+                          -1 if gid is None else gid)
+            os.fchmod(handle.fileno(), mode)  # after chown: chown clears setuid bits
+            handle.write(data)
+            handle.flush()
+            _crash_point(f"fsync {path}")
+            os.fsync(handle.fileno())
 
 
 def _read_bytes(path: str) -> bytes | None:
@@ -359,8 +419,15 @@ def _read_bytes(path: str) -> bytes | None:
         return None
 
 
+def _write_file(path: str, data: bytes) -> None:
+    """atomic_write (0600) with a crash point before the write and before the rename."""
+    with _step("write", path):
+        atomic_write(path, data, 0o600,
+                     before_replace=lambda tmp: _crash_point(f"rename into place {path}"))
+
+
 def _write_json(path: str, data: Any) -> None:
-    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), 0o600)
+    _write_file(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _read_json(path: str) -> Any:
@@ -405,8 +472,11 @@ class OverlayStore:
     # -- layout
     def ensure(self) -> None:
         for path in (self.root, self.snapshot_dir):
-            os.makedirs(path, mode=0o700, exist_ok=True)
-            os.chmod(path, 0o700)
+            if os.path.isdir(path) and os.stat(path).st_mode & 0o7777 == 0o700:
+                continue
+            with _step("create directory", path):
+                os.makedirs(path, mode=0o700, exist_ok=True)
+                os.chmod(path, 0o700)
 
     def _state(self) -> dict:
         state = _read_json(self.state_path) or {}
@@ -422,11 +492,16 @@ class OverlayStore:
         """Who signed the applied overlay, ``{source: [pubkey hex]}``; None when unknown."""
         return self._state().get("signatures")
 
-    def save_state(self, metas: list[dict], signatures: dict | None) -> None:
+    @staticmethod
+    def state_doc(metas: list[dict], signatures: dict | None) -> dict:
+        """state.json's content for a managed set and its signers."""
         state: dict[str, Any] = {"files": metas}
         if signatures is not None:
             state["signatures"] = signatures
-        _write_json(self.state_path, state)
+        return state
+
+    def save_state(self, metas: list[dict], signatures: dict | None) -> None:
+        _write_json(self.state_path, self.state_doc(metas, signatures))
 
     def save_managed(self, metas: list[dict]) -> None:
         """Record the managed set, keeping the recorded signatures."""
@@ -478,28 +553,47 @@ class OverlayStore:
         the manifest only when known (not None).
         """
         self.ensure()
+        self._sweep()
         snap_id = self._next_id()
         staging = os.path.join(self.snapshot_dir, f".staging-{snap_id}")
-        shutil.rmtree(staging, ignore_errors=True)
-        os.makedirs(os.path.join(staging, "files"), mode=0o700)
-        files = []
-        for index, live in enumerate(lives):
-            entry = {"dest": live.dest, "present": live.present, "secret": live.dest in secrets}
-            if live.present:
-                blob = str(index)
-                _write_tmp(os.path.join(staging, "files", blob), live.content, 0o600, None, None)
-                entry.update(sha256=sha256(live.content), mode=live.mode, uid=live.uid,
-                             gid=live.gid, blob=blob, size=len(live.content))
-            files.append(entry)
-        manifest = {"id": snap_id, "reason": reason, "files": files,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        if signatures is not None:
-            manifest["signatures"] = signatures
-        _write_json(os.path.join(staging, "manifest.json"), manifest)
-        fsync_dir(staging)
-        _rename(staging, os.path.join(self.snapshot_dir, snap_id))
-        fsync_dir(self.snapshot_dir)
+        try:
+            with _step("create directory", staging):
+                os.makedirs(os.path.join(staging, "files"), mode=0o700)
+            files = []
+            for index, live in enumerate(lives):
+                entry = {"dest": live.dest, "present": live.present,
+                         "secret": live.dest in secrets}
+                if live.present:
+                    blob = str(index)
+                    _write_tmp(os.path.join(staging, "files", blob), live.content, 0o600,
+                               None, None)
+                    entry.update(sha256=sha256(live.content), mode=live.mode, uid=live.uid,
+                                 gid=live.gid, blob=blob, size=len(live.content))
+                files.append(entry)
+            manifest = {"id": snap_id, "reason": reason, "files": files,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            if signatures is not None:
+                manifest["signatures"] = signatures
+            _write_json(os.path.join(staging, "manifest.json"), manifest)
+            _fsync_dir(staging)
+            _rename(staging, os.path.join(self.snapshot_dir, snap_id))
+        except Exception:
+            shutil.rmtree(staging, ignore_errors=True)  # a failed write (full disk) leaves none
+            raise
+        _fsync_dir(self.snapshot_dir)
         return snap_id
+
+    def _sweep(self) -> None:
+        """Remove what a killed run left in snapshots/: a half-written ``.staging-*`` or a
+        half-deleted ``.deleting-*`` directory (neither is a snapshot: their names do not
+        match a snapshot id, so nothing reads them)."""
+        try:
+            names = os.listdir(self.snapshot_dir)
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            if name.startswith((".staging-", ".deleting-")):
+                _rmtree(os.path.join(self.snapshot_dir, name))
 
     def rotate(self, keep: int) -> list[str]:
         """Delete all but the newest ``keep`` snapshots.
@@ -508,13 +602,20 @@ class OverlayStore:
         unusable (kept for forensics; they do not count toward ``keep``).
         """
         keep = max(int(keep), 1)
+        self._sweep()
         protected = self.known_good()
         ids = [i for i in self.snapshot_ids() if not self._kept_for_forensics(i)]
         removed = []
         for snap_id in ids[:-keep] if len(ids) > keep else []:
             if snap_id != protected:
-                shutil.rmtree(os.path.join(self.snapshot_dir, snap_id))
+                # Renamed out of the listing first: a run killed while deleting leaves a
+                # .deleting-* directory (swept next time), never a half-deleted snapshot.
+                trash = os.path.join(self.snapshot_dir, f".deleting-{snap_id}")
+                _rename(os.path.join(self.snapshot_dir, snap_id), trash)
+                _rmtree(trash)
                 removed.append(snap_id)
+        if removed:
+            _fsync_dir(self.snapshot_dir)
         return removed
 
     def _kept_for_forensics(self, snap_id: str) -> bool:
@@ -579,32 +680,69 @@ class OverlayStore:
             except OverlayError:
                 continue
             if same:
-                atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
+                _write_file(self.known_good_path, (snap_id + "\n").encode())
                 return snap_id, False
         snap_id = self.take_snapshot(lives, "known-good", secrets, self.signatures())
-        atomic_write(self.known_good_path, (snap_id + "\n").encode(), 0o600)
+        _write_file(self.known_good_path, (snap_id + "\n").encode())
         return snap_id, True
 
     # -- transactions
     def recover(self) -> str | None:
-        """Finish or undo an interrupted transaction: "completed", "rolled-back" or None."""
-        journal = _read_json(self.journal_path)
+        """Finish or undo an interrupted transaction: "completed", "rolled-back" or None.
+
+        Idempotent: a run killed while recovering leaves the journal, and the
+        next call carries on (a rollback once begun is recorded in the journal
+        and never turned into a completion).
+        """
+        journal = self._journal()
         if journal is None:
             return None
         entries = journal["entries"]
         intact = journal.get("phase") == "commit" and all(_entry_ready(e) for e in entries)
-        if intact:
-            _finish(entries)
+        return self._resolve(journal, forward=intact)
+
+    def _journal(self) -> dict | None:
+        """journal.json, checked: OverlayError names it when it is damaged."""
+        journal = _read_json(self.journal_path)
+        if journal is None:
+            return None
+        entries = journal.get("entries") if isinstance(journal, dict) else None
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("dest"), str)
+                and isinstance(e.get("tmp"), str) and "sha256" in e for e in entries):
+            raise OverlayError(f"{self.journal_path}: damaged journal (no list of entries with "
+                               f"dest, tmp and sha256); inspect it and the files it names, "
+                               f"then remove it to continue")
+        return journal
+
+    def _resolve(self, journal: dict, forward: bool) -> str:
+        """Complete the journal's transaction (``forward``) or restore the set it replaced;
+        then delete the journal: the transaction's last step."""
+        if forward:
+            _finish(journal["entries"])
+            self._put_state(journal, "after")
             outcome = "completed"
         else:
             if journal.get("phase") != "rollback":
                 journal["phase"] = "rollback"
                 _write_json(self.journal_path, journal)
             self._restore_before(journal)
+            self._put_state(journal, "before")
             outcome = "rolled-back"
-        os.unlink(self.journal_path)
-        fsync_dir(self.root)
+        _unlink(self.journal_path)
+        _fsync_dir(self.root)
         return outcome
+
+    def _put_state(self, journal: dict, which: str) -> None:
+        """state.json as the journal recorded it ``before`` or ``after`` the transaction
+        (a transaction that changes no state record carries none)."""
+        state = journal.get("state")
+        if not isinstance(state, dict) or which not in state:
+            return
+        if isinstance(state[which], dict):
+            _write_json(self.state_path, state[which])
+        elif state[which] is None and os.path.lexists(self.state_path):
+            _unlink(self.state_path)  # there was none before
 
     def _restore_before(self, journal: dict) -> None:
         snap_id = journal.get("snapshot")
@@ -619,28 +757,53 @@ class OverlayStore:
                 _rename(entry["tmp"], dest)
             else:
                 if os.path.lexists(entry["tmp"]):
-                    os.unlink(entry["tmp"])
+                    _unlink(entry["tmp"])
                 if os.path.lexists(dest):
-                    os.unlink(dest)
-            fsync_dir(os.path.dirname(dest))
+                    _unlink(dest)
+            _fsync_dir(os.path.dirname(dest))
 
-    def commit(self, specs: list[FileSpec], removals: list[str], snap_id: str | None) -> None:
-        """Replace the live files with ``specs`` (and delete ``removals``) as one transaction."""
+    def commit(self, specs: list[FileSpec], removals: list[str], snap_id: str | None,
+               state: dict | None = None) -> None:
+        """Replace the live files with ``specs`` (and delete ``removals``) as one transaction.
+
+        ``state``: the state.json that goes with the new set (None: unchanged); it
+        is written inside the transaction, so the record of who signed the live
+        set never disagrees with it. The transaction commits when the journal is
+        deleted. An OSError before that (a full disk, a read-only file system)
+        restores the old set at once and is raised again; a killed run leaves the
+        journal for ``recover``.
+        """
         self.ensure()
-        entries = []
-        for spec in specs:
-            tmp = tmp_path(spec.dest)
-            _write_tmp(tmp, spec.content, spec.mode, spec.uid, spec.gid)
-            entries.append({"dest": spec.dest, "tmp": tmp, "sha256": sha256(spec.content)})
-        for dest in removals:
-            entries.append({"dest": dest, "tmp": tmp_path(dest), "sha256": None})
-        for directory in {os.path.dirname(e["dest"]) for e in entries}:
-            fsync_dir(directory)
-        _write_json(self.journal_path, {"phase": "commit", "snapshot": snap_id,
-                                        "entries": entries})
-        _finish(entries)
-        os.unlink(self.journal_path)
-        fsync_dir(self.root)
+        entries = [{"dest": s.dest, "tmp": tmp_path(s.dest), "sha256": sha256(s.content)}
+                   for s in specs]
+        entries += [{"dest": d, "tmp": tmp_path(d), "sha256": None} for d in removals]
+        journal: dict[str, Any] = {"phase": "commit", "snapshot": snap_id, "entries": entries}
+        if state is not None:
+            journal["state"] = {"before": _read_json(self.state_path), "after": state}
+        try:
+            for spec, entry in zip(specs, entries, strict=False):
+                _write_tmp(entry["tmp"], spec.content, spec.mode, spec.uid, spec.gid)
+            for directory in sorted({os.path.dirname(e["dest"]) for e in entries}):
+                _fsync_dir(directory)
+            _write_json(self.journal_path, journal)
+            _finish(entries)
+            self._put_state(journal, "after")
+        except OSError:  # anything else is treated as a crash: the journal stays for recover
+            self._abort(journal)
+            raise
+        _unlink(self.journal_path)
+        _fsync_dir(self.root)
+
+    def _abort(self, journal: dict) -> None:
+        """After a failed step: restore the old set if the journal was written, else remove
+        the temp files. Best effort: what fails here is left to the next ``recover``."""
+        with contextlib.suppress(OSError, OverlayError):
+            if os.path.exists(self.journal_path):
+                self._resolve(journal, forward=False)
+                return
+            for entry in journal["entries"]:
+                if os.path.lexists(entry["tmp"]):
+                    _unlink(entry["tmp"])
 
     def apply(self, specs: list[FileSpec], keep: int = DEFAULT_KEEP, check: bool = False,
               reason: str = "converge", signatures: dict | None = None) -> dict:
@@ -672,9 +835,12 @@ class OverlayStore:
                 snap_id = self.take_snapshot(old_set, reason,
                                              {s.dest for s in specs if s.secret},
                                              self.signatures())
-            self.commit(to_write, [], snap_id)
+            # Rotation before the commit (the new snapshot is the newest, never rotated):
+            # a failure here leaves the old set live, and nothing runs after the commit.
             removed = self.rotate(keep)
-        if state_changed:
+            self.commit(to_write, [], snap_id,
+                        self.state_doc(metas, signatures) if state_changed else None)
+        elif state_changed:
             self.ensure()
             self.save_state(metas, signatures)
         return {
@@ -735,9 +901,10 @@ class OverlayStore:
         if any(live.present for live in lives):
             saved = self.take_snapshot(lives, f"before rollback to {snap_id}",
                                        {s.dest for s in specs if s.secret}, self.signatures())
-        self.commit(todo, removals, saved)
+        state = None
         if os.path.exists(self.state_path):  # the live set is now the snapshot's: its signers
-            self.save_state(self.managed(), snap.signatures)
+            state = self.state_doc(self.managed(), snap.signatures)
+        self.commit(todo, removals, saved, state)
         return {"changed": True, "snapshot": snap_id, "saved": saved,
                 "files": [s.dest for s in todo] + removals, **extra}
 
@@ -817,12 +984,12 @@ def _finish(entries: list[dict]) -> None:
     for entry in entries:
         if entry["sha256"] is None:
             if os.path.lexists(entry["dest"]):
-                os.unlink(entry["dest"])
+                _unlink(entry["dest"])
         elif os.path.lexists(entry["tmp"]):
             data = _read_bytes(entry["tmp"])
             if data is not None and sha256(data) == entry["sha256"]:
                 _rename(entry["tmp"], entry["dest"])
             else:
-                os.unlink(entry["tmp"])
-    for directory in {os.path.dirname(e["dest"]) for e in entries}:
-        fsync_dir(directory)
+                _unlink(entry["tmp"])
+    for directory in sorted({os.path.dirname(e["dest"]) for e in entries}):
+        _fsync_dir(directory)

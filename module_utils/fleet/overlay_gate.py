@@ -24,6 +24,7 @@ from typing import Any
 from .config_policy import PolicyError, check_config_policy
 from .overlay import OverlayError, check_text, parse_yaml
 from .providers import format_finding, scan_document
+from .strict_load import DocumentError, decode
 
 _SCAN_FORMAT = {"config": "yaml", "yaml": "yaml", "json": "json", "text": "text"}
 
@@ -88,6 +89,11 @@ def judge(files: list[RenderedFile], policy: GatePolicy) -> list[str]:
     """
     errors: list[str] = []
     for item in files:
+        try:  # an oversized file is refused unparsed and unscanned (fleet.strict_load cap)
+            decode(item.content, item.label, "overlay")
+        except DocumentError as exc:
+            errors.append(str(exc))
+            continue
         fmt = item.fmt
         if fmt == "config":
             if policy.schema is None:

@@ -81,10 +81,14 @@ import gc
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .files import file_kind, read_regular
+from .text import show, show_path
 
 try:  # optional: only used to put key paths on findings in YAML/JSON files
     import yaml
@@ -328,21 +332,22 @@ def format_finding(finding: Finding) -> str:
     where the value starts, and the source text there may look clean.
     """
     if finding.file is not None:
-        where = "".join([finding.file, *(f":{n}" for n in (finding.line, finding.column)
-                                         if n is not None), ": "])
+        where = "".join([show_path(finding.file),
+                         *(f":{n}" for n in (finding.line, finding.column) if n is not None),
+                         ": "])
     elif finding.path:
-        where = f"{finding.path}: "
+        where = f"{show(finding.path)}: "
     else:
         where = ""
     text = f"{where}{_show(finding.term)} ({finding.provider})"
     if finding.match.lower() != finding.term.lower():
         text += f" as {_show(finding.match)}"
     if finding.file is not None and finding.path:
-        text += f" in {finding.path}"
+        text += f" in {show(finding.path)}"
     if finding.decoded:
         text += " (decoded value)"
     if finding.allowed:
-        text += f" allowed: {finding.reason}"
+        text += f" allowed: {show(finding.reason)}"
     return text
 
 
@@ -700,6 +705,8 @@ class ScanReport:
     variables: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # FIFOs, sockets, devices met by the walk: "PATH: not a regular file (a FIFO)"
+    special: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Finding]:
@@ -714,7 +721,7 @@ class ScanReport:
             "findings": [f.to_dict() for f in self.failures],
             "allowed": [f.to_dict() for f in self.allowed],
             "scanned": {"files": self.files, "variables": self.variables,
-                        "skipped": self.skipped},
+                        "skipped": self.skipped, "special": self.special},
             "errors": self.errors,
         }
 
@@ -749,8 +756,7 @@ def scan_file(path: str, banned: Any = None, report: ScanReport | None = None,
     [] for binary files.
     """
     matcher = _matcher(banned)
-    with open(path, "rb") as handle:
-        data = handle.read()
+    data = read_regular(path)  # never blocks: a FIFO or device is an OSError
     text = _decode(data)
     if text is None:
         if report is not None:
@@ -1083,20 +1089,59 @@ def _key_text(node: Any) -> str:
     return node.value if isinstance(node, yaml.ScalarNode) else "?"
 
 
-def _iter_files(path: str) -> Iterator[str]:
+def _iter_files(path: str, report: ScanReport) -> Iterator[str]:
+    """The regular files under ``path``, in order: a directory's files, then its subdirectories.
+
+    Nothing but a regular file is ever opened: FIFOs, sockets and devices
+    (or symlinks to them) are recorded in ``report.skipped`` and
+    ``report.special`` from their directory entry; symlinks to directories
+    are not followed; broken symlinks are passed over. A directory that
+    cannot be listed is recorded in ``report.errors`` and the walk goes on.
+    """
     if not os.path.isdir(path):
-        yield path
+        yield path  # given by name: scan_file refuses what is not a regular file
         return
-    for directory, subdirs, files in os.walk(path, onerror=_raise):
-        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            full = os.path.join(directory, name)
-            if not os.path.islink(full) or os.path.isfile(full):
-                yield full
+    pending = [path]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            report.errors.append(f"{directory}: cannot read directory: "
+                                 f"{error.strerror or error}")
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                kind = _entry_kind(entry)
+            except OSError as error:
+                report.errors.append(f"{entry.path}: {error.strerror or error}")
+                continue
+            if kind == "file":
+                yield entry.path
+            elif kind == "dir":
+                if entry.name not in _SKIP_DIRS:
+                    subdirs.append(entry.path)
+            elif kind is not None:
+                report.skipped.append(entry.path)
+                report.special.append(f"{entry.path}: not a regular file ({kind})")
+        pending.extend(reversed(subdirs))
 
 
-def _raise(error: OSError) -> None:
-    raise error
+def _entry_kind(entry: os.DirEntry) -> str | None:
+    """'file', 'dir', None (a symlink to a directory, a broken one) or a special file's kind."""
+    if entry.is_symlink():
+        try:
+            mode = os.stat(entry.path).st_mode
+        except FileNotFoundError:
+            return None  # broken symlink: nothing to read
+        return "file" if stat.S_ISREG(mode) else None if stat.S_ISDIR(mode) else file_kind(mode)
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    if entry.is_file(follow_symlinks=False):
+        return "file"
+    return file_kind(entry.stat(follow_symlinks=False).st_mode)
 
 
 def scan_paths(paths: Iterable[str], banned: Any = None,
@@ -1104,8 +1149,11 @@ def scan_paths(paths: Iterable[str], banned: Any = None,
                report: ScanReport | None = None) -> ScanReport:
     """Scan files and directories (recursively; VCS and cache dirs skipped).
 
-    Unreadable files and missing paths are recorded in ``report.errors``
-    (never raised): callers must treat an incomplete scan as a failure.
+    Unreadable files, unlistable directories, missing paths and a path given
+    by name that is not a regular file (a FIFO: ``PATH: not a regular file (a
+    FIFO)``) are recorded in ``report.errors`` (never raised; the walk goes on
+    past them): callers must treat an incomplete scan as a failure. Special
+    files found by the walk are skipped unopened (``report.special``).
     """
     matcher = _matcher(banned)
     rules = parse_allowlist(allowlist)
@@ -1114,12 +1162,9 @@ def scan_paths(paths: Iterable[str], banned: Any = None,
         if not os.path.exists(path) and not os.path.islink(path):
             report.errors.append(f"{path}: no such file or directory")
             continue
-        try:
-            for file_path in _iter_files(path):
-                try:
-                    report.findings.extend(scan_file(file_path, matcher, report, rules))
-                except OSError as error:
-                    report.errors.append(f"{file_path}: {error.strerror or error}")
-        except OSError as error:
-            report.errors.append(f"{error.filename or path}: {error.strerror or error}")
+        for file_path in _iter_files(path, report):
+            try:
+                report.findings.extend(scan_file(file_path, matcher, report, rules))
+            except OSError as error:
+                report.errors.append(f"{file_path}: {error.strerror or error}")
     return report

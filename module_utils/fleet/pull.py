@@ -4,7 +4,8 @@
 A webhook (or the reconcile timer, or an operator) asks for a converge; the
 runner takes a lock so runs never overlap, drains every trigger queued so far
 into ONE run of ansible-pull (so twenty pushes cost at most two runs: the one
-in progress and one after it), and records each run as a JSON line.
+in progress and one after it), and records each run as a JSON line (a run
+whose runner was killed is recorded by the next runner, as "interrupted").
 
 Triggers are small files in a spool directory the (unprivileged) webhook user
 can write; the runner, as root, treats their content as untrusted: it reads a
@@ -126,6 +127,10 @@ class PullConfig:
     @property
     def pending_path(self) -> str:
         return os.path.join(self.state_dir, "pending")
+
+    @property
+    def running_path(self) -> str:
+        return os.path.join(self.state_dir, "running.json")
 
 
 def load_config(path: str) -> PullConfig:
@@ -559,6 +564,7 @@ def run_once(cfg: PullConfig, triggers: list[Trigger], extra_sources: list[str],
                       reason=None, log=None)
         return record
     before = head(cfg.checkout_dir)
+    _mark_running(cfg, dict(record, commit_before=before))
     result = runner(cfg)
     end = now()
     recap = parse_recap(result.output)
@@ -577,6 +583,109 @@ def run_once(cfg: PullConfig, triggers: list[Trigger], extra_sources: list[str],
         **counts,
     )
     return record
+
+
+# -- a run whose runner died ------------------------------------------------
+#
+# run_once writes running.json (the run's trigger fields, its start and the
+# runner's pid) just before ansible-pull starts; run_pending deletes it once
+# the run's record is in the history. A runner killed meanwhile (SIGKILL, the
+# OOM killer, a power cut) leaves it behind: its flock dies with it, and the
+# next runner to take the lock records that run as status "interrupted".
+
+MAX_MARKER_BYTES = 65536
+MAX_MARKER_TEXT = 256  # longest string taken from a marker field
+
+
+def _mark_running(cfg: PullConfig, record: dict) -> None:
+    """Best effort: a marker that cannot be written (a full disk) does not stop the run."""
+    marker = dict(record, pid=os.getpid())
+    with contextlib.suppress(OSError):
+        atomic_write(cfg.running_path, json.dumps(marker, sort_keys=True).encode() + b"\n",
+                     mode=0o644)
+
+
+def _clear_running(cfg: PullConfig) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(cfg.running_path)
+
+
+def _read_marker(path: str) -> dict | None:
+    """running.json as a dict; {} when it is unreadable or odd; None when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        data = json.loads(os.read(fd, MAX_MARKER_BYTES))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    finally:
+        os.close(fd)
+    return data if isinstance(data, dict) else {}
+
+
+def record_interrupted(cfg: PullConfig, now: Callable[[], float] = time.time) -> dict | None:
+    """Record the run a dead runner left unfinished (see above); call with the lock held.
+
+    Returns the history record, or None when no run was left unfinished (none
+    started, or it was recorded and only the marker's removal was cut short).
+    """
+    marker = _read_marker(cfg.running_path)
+    if marker is None:
+        return None
+    last = read_history(cfg, 1)
+    if marker.get("start") and last and last[-1].get("start") == marker.get("start"):
+        _clear_running(cfg)  # the run's own record made it: nothing was lost
+        return None
+    found = iso(now())
+    record = _marker_fields(cfg, marker)
+    record["start"] = record["start"] or found  # a damaged marker: when it was found
+    pid = marker.get("pid")
+    known = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 1 << 32
+    who = f"the runner (pid {pid})" if known else "the runner"
+    if not marker:
+        who += f" (its marker {cfg.running_path} was unreadable)"
+    record.update(
+        status="interrupted", exit_status=None, end=found, fetched=None, duration=None,
+        commit_after=None, paused=None, ok=None, changed=None, failed=None, unreachable=None,
+        log=None,
+        reason=f"interrupted: {who} stopped before the run ended (killed, out of memory "
+               f"or a reboot); found by the next run")
+    append_history(cfg, record)
+    _clear_running(cfg)
+    return record
+
+
+def _marker_fields(cfg: PullConfig, marker: dict) -> dict:
+    """The interrupted run's fields, each taken from its marker only if it has the type
+    (and size) run_once writes: a damaged marker gives a well-formed record all the same."""
+    def text(key: str, default: str | None = None) -> str | None:
+        value = marker.get(key)
+        return value if isinstance(value, str) and len(value) <= MAX_MARKER_TEXT else default
+
+    def when(key: str) -> str | None:
+        value = text(key)
+        try:
+            return iso(parse_iso(value)) if value else None
+        except (ValueError, OverflowError, OSError):
+            return None
+
+    triggers = marker.get("triggers")
+    deliveries = marker.get("deliveries")
+    deliveries = [d for d in (deliveries if isinstance(deliveries, list) else [])
+                  if sanitize_delivery(d)][-MAX_DELIVERIES_RECORDED:]
+    return {"host": text("host", cfg.inventory_name), "branch": text("branch", cfg.branch),
+            "trigger": text("trigger"),
+            "triggers": triggers if isinstance(triggers, int) and not isinstance(triggers, bool)
+            and 0 <= triggers < 1 << 31 else None,
+            "delivery": sanitize_delivery(marker.get("delivery")), "deliveries": deliveries,
+            "received": when("received"), "start": when("start"),
+            "commit_before": text("commit_before")}
 
 
 def _write_log(cfg: PullConfig, output: str) -> str | None:
@@ -613,6 +722,7 @@ def run_pending(cfg: PullConfig, default_source: str,
                     _mark_pending(cfg, default_source)
                 return records or None
             first = round_no == 0
+            record_interrupted(cfg, now)  # into the history, not this call's records
             while True:
                 pending = _take_pending(cfg)
                 triggers = drain(cfg.spool_dir, now)
@@ -627,6 +737,7 @@ def run_pending(cfg: PullConfig, default_source: str,
                 first = False
                 record = run_once(cfg, triggers, extra, runner, now, head)
                 append_history(cfg, record)
+                _clear_running(cfg)
                 records.append(record)
         if not (spool_has_triggers(cfg.spool_dir) or os.path.exists(cfg.pending_path)):
             break

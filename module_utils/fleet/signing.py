@@ -11,6 +11,7 @@ the value); no exception raised here ever carries key material.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .files import ReadError, atomic_write, read_private_file, read_text
+from .files import atomic_write, read_private_file, read_regular
+from .strict_load import DocumentError, load_file, load_json, read_document
 
 try:
     import coincurve
@@ -467,35 +469,26 @@ def sig_path_for(path: str) -> str:
 def read_artifact(path: str) -> bytes:
     """The bytes of an artifact to sign or verify; an unreadable one is a ``SignatureError``."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_regular(path)  # never blocks: a FIFO or device is refused
     except OSError as exc:
         raise SignatureError(f"{path}: cannot read artifact: {exc.strerror}") from None
 
 
 def read_sig_file(path: str) -> list[dict]:
-    """The events in a detached signature file; a missing file has none."""
+    """The events in a detached signature file; a missing file has none.
+
+    Read by fleet.strict_load: a regular file within the .sig size cap (checked
+    before reading), strict JSON (no duplicate keys, NaN, huge integers or deep
+    nesting). A foreign event's lone surrogate is kept: that event alone is
+    judged malformed, the others still count.
+    """
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read signature file: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SignatureError(f"{path}: not UTF-8 (byte offset {exc.start})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SignatureError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise SignatureError(f"{path}: invalid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise SignatureError(f"{path}: invalid JSON: {exc}") from None
+        raw = read_document(path, "sig")
+        data = load_json(raw, path, "sig", lone_surrogates=True)
+    except DocumentError as exc:
+        if exc.errno == errno.ENOENT:
+            return []
+        raise SignatureError(str(exc)) from None
     if not isinstance(data, list):
         raise SignatureError(f"{path}: expected a JSON array of events, got {_json_type(data)}")
     for index, item in enumerate(data):
@@ -624,31 +617,12 @@ def normalise_revoked_list(entries: Any, source: str = "revoked keys") -> list[s
 
 
 def _load_structured(path: str) -> Any:
+    """A key list file, JSON (``*.json``) or YAML, read by fleet.strict_load: size cap,
+    and a repeated key (a second ``pubkey:`` silently winning) is refused."""
     try:
-        text = read_text(path, "key list")
-    except ReadError as exc:
+        return load_file(path, "key_list")
+    except DocumentError as exc:
         raise SignatureError(str(exc)) from None
-    if path.endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SignatureError(
-                f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
-        except (ValueError, RecursionError) as exc:
-            raise SignatureError(f"{path}: invalid JSON: {type(exc).__name__}") from None
-    try:
-        import yaml
-    except ImportError:
-        raise SignatureError(f"{path}: reading YAML needs pyyaml (pip install pyyaml)") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise SignatureError(f"{path}: invalid YAML{where}") from None
-    except (RecursionError, ValueError) as exc:
-        raise SignatureError(f"{path}: invalid YAML: {type(exc).__name__}") from None
 
 
 def _unwrap(data: Any) -> Any:

@@ -3,7 +3,7 @@
 
 The byte layout is the contract in docs/trails.md (from the shared spec
 trail-format.md). Pure Python, standard library only (PyYAML is imported lazily
-by ``load_worklog`` when the input is not JSON).
+by ``load_worklog``, through fleet.strict_load, when the input is not JSON).
 
 ``parse`` is the tolerant reader shared by ``decode`` (strict) and the verifier
 (``fleet_trail_verify``): it never raises and collects findings with the byte
@@ -17,6 +17,9 @@ import json
 import struct
 from dataclasses import dataclass, field
 from typing import Any
+
+from .strict_load import DocumentError, load_json, load_yaml
+from .strict_load import decode as decode_text
 
 # --- opcodes ---------------------------------------------------------------
 
@@ -331,26 +334,27 @@ def compile_worklog(entries) -> Trail:
 
 
 def load_worklog(text: str | bytes, source: str = "<input>") -> list:
-    """Parse worklog text: JSON, else YAML. Raises TrailError naming ``source``."""
-    if isinstance(text, bytes):
+    """Parse worklog text: JSON, else YAML. Raises TrailError naming ``source``.
+
+    Strict (fleet.strict_load): the worklog size cap, UTF-8, no repeated key,
+    bounded nesting, aliases and integers; JSON that parses but breaks a rule
+    is refused as such, not retried as YAML.
+    """
+    try:
+        text = decode_text(text, source, "worklog")
         try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise TrailError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            return load_json(text, source)
+        except DocumentError as exc:
+            if exc.reason != "syntax":
+                raise
+        return load_yaml(text, source)
+    except DocumentError as exc:
+        if exc.reason == "syntax":
+            raise TrailError(f"{source}: neither JSON nor valid YAML: {exc.problem}") from None
+        if exc.reason == "dependency":
+            raise TrailError(f"{source}: not JSON, and PyYAML is not installed to read YAML") \
                 from None
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        import yaml
-    except ImportError:
-        raise TrailError(f"{source}: not JSON, and PyYAML is not installed to read YAML") \
-            from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TrailError(f"{source}: neither JSON nor valid YAML: {exc}") from None
+        raise TrailError(str(exc)) from None
 
 
 # --- encoder ---------------------------------------------------------------

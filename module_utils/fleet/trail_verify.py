@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import signing
+from .files import open_regular
 from .providers import scan_text
 from .trail import (
     OP_BEGIN,
@@ -229,8 +230,13 @@ def _check_signatures(report: TrailReport, data: bytes, policy: SignaturePolicy,
 
 
 def read_limited(path: str, max_size: int) -> bytes:
-    """Read at most max_size + 1 bytes, so an oversized file is not pulled into memory."""
-    with open(path, "rb") as handle:
+    """Read at most max_size + 1 bytes, so an oversized file is not pulled into memory.
+
+    Regular files only, never blocking (``open_regular``): a FIFO or device
+    is an OSError ``not a regular file (a FIFO)``.
+    """
+    fd = open_regular(path)
+    with os.fdopen(fd, "rb") as handle:
         return handle.read(max_size + 1)
 
 

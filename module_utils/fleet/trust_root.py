@@ -22,6 +22,7 @@ catch the same ``SignatureError`` class this module raises.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -47,6 +48,7 @@ from .signing import (
     verify_policy,
     write_sig_file,
 )
+from .strict_load import KINDS, DocumentError, excerpt, load_json, read_document
 
 ROOT_TYPE = "fleet-trust-root"
 KEY_LIST_TYPE = "fleet-key-list"
@@ -64,7 +66,7 @@ __all__ = [
 MEDIA_TYPE = "application/json"
 DEFAULT_PIN = "/etc/golden-state/trust-root.json"
 DEFAULT_STATE = "/var/lib/golden-state/trust/accepted-key-list.json"
-MAX_DOCUMENT_SIZE = 1 << 20  # a key list is a few KiB; refuse hostile giants early
+MAX_DOCUMENT_SIZE = KINDS["trust"].limit  # a key list is a few KiB; refuse giants unread
 
 _FIELDS = {
     ROOT_TYPE: ("expires", "root_keys", "threshold", "type", "version"),
@@ -160,41 +162,22 @@ class TrustDocument:
         return _now(now) >= parse_time(self.expires, f"{self.source}: expires")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict = {}
-    for key, value in pairs:
-        if key in result:
-            raise TrustError(f"duplicate field {key!r}")
-        result[key] = value
-    return result
-
-
-def _refuse_float(text: str) -> Any:
-    raise TrustError(f"number {text[:20]} is not an integer")
-
-
-def _refuse_constant(text: str) -> Any:
-    raise TrustError(f"{text} is not allowed")
-
-
-def _load_json(raw: bytes, source: str) -> Any:
-    if len(raw) > MAX_DOCUMENT_SIZE:
-        raise TrustError(f"{source}: larger than {MAX_DOCUMENT_SIZE} bytes")
+def _load_json(raw: bytes, source: str, kind: str = "trust") -> Any:
+    """Strict JSON (fleet.strict_load): the kind's size cap, UTF-8, no repeated field,
+    no float, NaN or huge integer, bounded nesting."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TrustError(f"{source}: not UTF-8 (byte offset {exc.start})") from None
+        return load_json(raw, source, kind, floats=False)
+    except DocumentError as exc:
+        raise TrustError(str(exc)) from None
+
+
+def _read(path: str, kind: str, source: str) -> bytes:
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_refuse_float,
-                          parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise TrustError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except TrustError as exc:
-        raise TrustError(f"{source}: {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise TrustError(f"{source}: invalid JSON: {type(exc).__name__}") from None
+        return read_document(path, kind, source)
+    except DocumentError as exc:
+        if exc.errno == errno.ENOENT and kind == "trust_state":
+            raise FileNotFoundError(exc.errno, str(exc), path) from None
+        raise TrustError(str(exc)) from None
 
 
 def _check_int(value: Any, what: str, minimum: int = 1) -> int:
@@ -291,12 +274,7 @@ def load_document(path: str, expected_type: str | None = None,
                   source: str | None = None) -> TrustDocument:
     """Read and validate a trust document file."""
     source = source or path
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_DOCUMENT_SIZE + 1)
-    except OSError as exc:
-        raise TrustError(f"{source}: cannot read: {exc.strerror}") from None
-    return parse_document(raw, source, expected_type)
+    return parse_document(_read(path, "trust", source), source, expected_type)
 
 
 def make_root(root_keys: list, threshold: int, expires: Any, version: int = 1) -> TrustDocument:
@@ -384,20 +362,25 @@ class KeyListVerdict:
 def read_state(path: str) -> dict | None:
     """The accepted-version record, or None when the host has none yet."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(65536)
+        raw = _read(path, "trust_state", path)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise TrustError(f"{path}: cannot read state record: {exc.strerror}") from None
-    data = _load_json(raw, path)
+    data = _load_json(raw, path, "trust_state")
     if (not isinstance(data, dict) or data.get("type") != STATE_TYPE
-            or type(data.get("version")) is not int  # pylint: disable=unidiomatic-typecheck
+            or not _valid_version(data.get("version"))
             or not (isinstance(data.get("sha256"), str) and _HEX64.fullmatch(data["sha256"]))):
         # Never reset silently: forgetting the version would allow a rollback.
-        raise TrustError(f"{path}: not a valid {STATE_TYPE} record (type, version, sha256); "
-                         f"inspect it, then fix or remove it deliberately")
+        raise TrustError(f"{path}: not a valid {STATE_TYPE} record (type, version: an "
+                         f"integer >= 1, sha256); inspect it, then fix or remove it "
+                         f"deliberately")
     return data
+
+
+def _valid_version(value: Any) -> bool:
+    # Exactly int (not bool), >= 1 like every document's version, exact in JSON:
+    # a negative or zero version would let any key list pass the rollback check.
+    return (type(value) is int  # pylint: disable=unidiomatic-typecheck
+            and 1 <= value < 2**53)
 
 
 def state_record(doc: TrustDocument, now: Any = None) -> dict:
@@ -442,7 +425,11 @@ def verify_key_list(pin: TrustDocument, key_list: TrustDocument, events: list,
         raise TrustError(f"{key_list.source}: expired at {key_list.expires}; sign a new "
                          f"version with a later expiry")
     if state is not None:
-        accepted = state["version"]
+        accepted = state.get("version") if isinstance(state, dict) else None
+        if not _valid_version(accepted) or not isinstance(state.get("sha256"), str):
+            raise TrustError(f"the accepted-version record is damaged (version "
+                             f"{excerpt(accepted)}: expected an integer >= 1, and a sha256); "
+                             f"inspect it, then fix or remove it deliberately")
         if key_list.version < accepted:
             raise TrustError(f"{key_list.source}: version {key_list.version} is older than "
                              f"version {accepted} already accepted on this host (rollback refused)")

@@ -101,11 +101,11 @@ def test_long_reasons_wrap_then_end_in_an_ellipsis():
 def test_history_table():
     text = pull_runner.render_history([record(), FAILED, PAUSED], LOG, HISTORY, width=100)
     assert text == (
-        "START (UTC)       TRIGGER        COMMIT   RESULT      TIME    REASON\n"
-        "2026-03-02 10:14  webhook        3f2a9c1  ok          41s\n"
-        "2026-03-02 10:14  webhook+timer  3f2a9c1  failed 2    12s     "
-        "pre-flight refused: 1 banned-provider…\n"
-        "2026-03-02 10:14  timer          -        paused      -       "
+        "START (UTC)       TRIGGER        COMMIT   RESULT       TIME    REASON\n"
+        "2026-03-02 10:14  webhook        3f2a9c1  ok           41s\n"
+        "2026-03-02 10:14  webhook+timer  3f2a9c1  failed 2     12s     "
+        "pre-flight refused: 1 banned-provide…\n"
+        "2026-03-02 10:14  timer          -        paused       -       "
         "paused: debugging ezra - alice\n"
         f"log: {LOG} (latest run, root only)\n")
     assert max(len(line) for line in text.splitlines()) <= 100
@@ -117,8 +117,8 @@ def test_history_of_nothing_and_of_odd_records():
                      status="failed", exit_status=1, reason=None, commit_after=None)]
     rows = pull_runner.render_history(odd, LOG, HISTORY, width=80).splitlines()
     assert len(rows) == 3  # heading, the one dict, the log line
-    assert rows[1].startswith("yesterday         web\\x1b[2Jho…  -        failed 1    -       ")
-    assert rows[1].endswith("no reason recorde…")
+    assert rows[1].startswith("yesterday         web\\x1b[2Jho…  -        failed 1     -       ")
+    assert rows[1].endswith("no reason record…")
     assert "\x1b" not in "".join(rows)
     assert all(len(row) <= 80 for row in rows[:2])
 

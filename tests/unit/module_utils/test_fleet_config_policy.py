@@ -468,8 +468,8 @@ def test_policy_errors_name_the_file_and_field(doc, field, problem):
 @pytest.mark.parametrize(("text", "problem"), [
     ("[1, 2]\n", r"\$: expected a mapping"),
     ("", r"\$: expected a mapping, got NoneType"),
-    ("version: 1\nversion: 1\n", r"line 2 column 1: invalid YAML: duplicate key 'version'"),
-    ("a: [\n", r"line \d+ column \d+: invalid YAML"),
+    ("version: 1\nversion: 1\n", r"invalid YAML: key 'version' at line 2 repeats line 1"),
+    ("a: [\n", r"invalid YAML at line \d+ column \d+: "),
 ])
 def test_policy_text_errors(text, problem):
     with pytest.raises(PolicyError, match=rf"^p.yml: {problem}"):

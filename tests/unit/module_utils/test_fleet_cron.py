@@ -432,7 +432,8 @@ def test_banned_job_lines_name_the_file_and_line_never_the_command():
         {"name": "ask", "schedule": "@daily", "user": "root",
          "command": "curl https://api.anthropic.com/v1 -d secret-payload"},
         {"name": "env", "schedule": "@daily", "user": "root", "command": "true",
-         "environment": {"MODEL": "cl\u200baude-3"}},
+         # a Cyrillic U+0441 for the "c" (a zero-width character is refused before this)
+         "environment": {"MODEL": "\u0441laude-3"}},
         {"name": "gone", "state": "absent", "command": "claude"},
     ])], use_schema=False)
     lines = fleet_cron.banned_job_lines(jobs, "/etc/cron.d", "golden-state-", ["anthropic"])

@@ -100,3 +100,10 @@ def test_the_fleet_report_has_a_row_per_host(host):
     # No pull has run here (no network): never run, and the origin can't be asked.
     assert row["last_run"] is None and row["commit"] is None and row["at_head"] is None
     assert row["reason"].startswith("origin: ")
+
+
+def test_the_harness_recovers_an_interrupted_overlay_before_it_starts(host):
+    pre = host.run("systemctl show harness.service -p ExecStartPre --value").stdout
+    assert "golden-state-overlay recover" in pre
+    assert host.run("golden-state-overlay recover").stdout.strip() == \
+        "no interrupted transaction; nothing to do"
