@@ -22,11 +22,13 @@ IMAGE = os.environ.get("FLEET_TEST_IMAGE", "localhost/wizard-host:bookworm")
 # read-only system content or volatile: logs, runtime state, the operator's
 # own Ansible temp files and SSH bookkeeping, and what the host's services
 # write while they run (the harness's heartbeat, the deadman's history, the
-# bytecode Python caches when deadman-check first runs from its timer).
+# bytecode Python caches when deadman-check first runs from its timer, the
+# metrics collectors' textfiles under /var/lib/prometheus).
 MANIFEST_ROOTS = ("/etc", "/home", "/opt", "/root", "/srv", "/usr/local", "/var/lib", "/var/spool")
 MANIFEST_PRUNE = ("/home/ops/.ansible", "/var/lib/systemd", "/var/lib/apt", "/var/lib/dpkg",
                   "/var/lib/private", "/var/lib/sudo", "/etc/ssh", "/root/.ansible",
                   "/srv/wheelhouse", "/var/lib/harness", "/var/lib/golden-state/deadman",
+                  "/var/lib/prometheus",
                   "'*/__pycache__'")
 
 

@@ -142,7 +142,7 @@ def prometheus(host, tmp_path):
 def test_prometheus_fires_last_run_failed_after_a_real_failed_run(host, prometheus):
     # Scraped, the rules loaded, and nothing to alert about yet: no run on record.
     wait_until(lambda: prometheus.query(
-        f'golden_state_pull_reconcile_interval_seconds{{instance="{host.name}"}}'),
+        f'golden_state_metrics_collect_interval_seconds{{instance="{host.name}"}}'),
         60, 1.0, "Prometheus scrapes the host's golden_state_ metrics")
     groups = prometheus.api("rules")["groups"]
     assert ALERT in {rule["name"] for group in groups for rule in group["rules"]}
