@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .files import atomic_write
+from .strict_load import DocumentError, load_file
 
 STATE_VERSION = 1
 HISTORY_MAX_BYTES = 1 << 20  # rotate history.jsonl to history.jsonl.1 beyond this
@@ -158,12 +159,9 @@ def _command(value: Any, where: str) -> list[str]:
 
 def load_config(path: str) -> Config:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid JSON: {error}") from None
+        data = load_file(path, "host_config", "json")
+    except DocumentError as error:
+        raise ConfigError(str(error)) from None
     return config_from_dict(data, path)
 
 

@@ -37,6 +37,7 @@ from . import deadman as fleet_deadman
 from . import pull as fleet_pull
 from .metrics import Family
 from .overlay import OverlayError, OverlayStore
+from .strict_load import DocumentError, load_file
 
 TEXTFILE = "golden_state"  # -> <textfile_dir>/golden_state.prom
 PREFIX = "golden_state_"
@@ -143,12 +144,9 @@ def config_from_dict(data: Any, source: str = "config") -> CollectorConfig:
 
 def load_config(path: str) -> CollectorConfig:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid JSON: {error}") from None
+        data = load_file(path, "host_config", "json")
+    except DocumentError as error:
+        raise ConfigError(str(error)) from None
     return config_from_dict(data, path)
 
 

@@ -35,8 +35,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .files import ReadError, atomic_write, read_text
+from .files import atomic_write
 from .pull_output import failure_reason, parse_recap
+from .strict_load import DocumentError, load_file
 from .text import printable
 
 TRIGGER_SUFFIX = ".trigger"
@@ -135,11 +136,9 @@ class PullConfig:
 
 def load_config(path: str) -> PullConfig:
     try:
-        data = json.loads(read_text(path, "pull configuration"))
-    except ReadError as exc:
+        data = load_file(path, "host_config", "json")
+    except DocumentError as exc:
         raise ConfigError(str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from exc
     try:
         return PullConfig.from_mapping(data)
     except ConfigError as exc:

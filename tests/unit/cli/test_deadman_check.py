@@ -133,7 +133,7 @@ def test_lock_contention_exits_quietly(setup, capsys):
 
 @pytest.mark.parametrize(("content", "message"), [
     (None, "cannot read"),
-    ("{", "not valid JSON"),
+    ("{", "invalid JSON at line 1"),
     ('{"stale_after": -1}', "stale_after must be"),
 ])
 def test_bad_config_is_exit_1_without_traceback(setup, capsys, content, message):

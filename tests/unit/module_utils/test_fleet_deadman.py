@@ -282,7 +282,7 @@ def test_load_config_reports_missing_and_invalid_files(tmp_path):
         fd.load_config(str(tmp_path / "missing.json"))
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
-    with pytest.raises(fd.ConfigError, match="not valid JSON"):
+    with pytest.raises(fd.ConfigError, match="invalid JSON at line 1"):
         fd.load_config(str(bad))
 
 

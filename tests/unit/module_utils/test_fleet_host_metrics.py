@@ -157,7 +157,7 @@ def test_missing_or_broken_config_file_is_a_config_error(tmp_path):
     with pytest.raises(hm.ConfigError, match="cannot read"):
         hm.load_config(str(tmp_path / "absent.json"))
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(hm.ConfigError, match="not valid JSON"):
+    with pytest.raises(hm.ConfigError, match="invalid JSON at line 1"):
         hm.load_config(str(tmp_path / "broken.json"))
 
 

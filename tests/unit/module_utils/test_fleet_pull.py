@@ -98,7 +98,7 @@ def test_unreadable_or_broken_config_names_the_file(tmp_path):
         fleet_pull.load_config(str(tmp_path / "missing.json"))
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    with pytest.raises(ConfigError, match=r"broken\.json: not JSON"):
+    with pytest.raises(ConfigError, match=r"broken\.json: invalid JSON at line"):
         fleet_pull.load_config(str(broken))
 
 
