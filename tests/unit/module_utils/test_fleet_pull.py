@@ -40,13 +40,8 @@ RECAP_LINE = "print('ezra : ok=1 changed=0 unreachable=0 failed=0')"
 
 
 @pytest.fixture
-def cfg(tmp_path) -> PullConfig:
-    state = tmp_path / "state"
-    spool = state / "spool"
-    spool.mkdir(parents=True)
-    return PullConfig(repo_url="file:///srv/origin.git", inventory_name="ezra",
-                      state_dir=str(state), spool_dir=str(spool),
-                      checkout_dir=str(tmp_path / "checkout"), timeout=20)
+def cfg(make_pull_config) -> PullConfig:
+    return make_pull_config(timeout=20)
 
 
 def fake_runner(output: str = RECAP_OUTPUT, status: int = 0, during=None):

@@ -42,13 +42,8 @@ FAKE = ("import os, signal, sys\n"
 
 
 @pytest.fixture
-def cfg(tmp_path) -> PullConfig:
-    state = tmp_path / "state"
-    spool = state / "spool"
-    spool.mkdir(parents=True)
-    return PullConfig(repo_url="file:///srv/origin.git", inventory_name="ezra",
-                      state_dir=str(state), spool_dir=str(spool),
-                      checkout_dir=str(tmp_path / "checkout"), timeout=600)
+def cfg(make_pull_config) -> PullConfig:
+    return make_pull_config(timeout=600)
 
 
 def no_head(_checkout: str) -> str | None:
