@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .files import atomic_write, fsync_dir
-from .strict_load import EXCERPT, DocumentError, load_json, load_yaml
+from .strict_load import EXCERPT, DocumentError, load_file, load_json, load_yaml
 from .text import printable, show
 
 DEFAULT_STATE_DIR = "/var/lib/golden-state/overlay"
@@ -175,13 +175,14 @@ def render_config(base_text: str, providers: list[dict] | None, header: str = ""
 
 
 def load_schema(path: str) -> dict:
+    """The JSON Schema at ``path`` (a regular file, read strictly: never waits on a FIFO)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as exc:
-        raise OverlayError(f"{path}: cannot read schema: {exc.strerror}") from None
-    except ValueError as exc:
-        raise OverlayError(f"{path}: schema is not valid JSON: {exc}") from None
+        schema = load_file(path, "schema", "json")
+    except DocumentError as exc:
+        raise OverlayError(str(exc)) from None
+    if not isinstance(schema, dict):
+        raise OverlayError(f"{path}: a JSON Schema must be an object")
+    return schema
 
 
 def schema_errors(data: Any, schema: dict, name: str) -> list[str]:

@@ -83,6 +83,8 @@ KINDS: dict[str, Kind] = {
     "cron": Kind(256 << 10, "cron declarations file"),
     # provider-scan --config: a banned list and an allowlist.
     "scan_config": Kind(256 << 10, "provider-scan config"),
+    # JSON Schemas (the overlay's config.schema.json): tens of KiB at most.
+    "schema": Kind(256 << 10, "JSON Schema"),
     # the host programs' own JSON configuration (pull.json, deadman.json,
     # metrics.json), written by the roles: a few hundred bytes.
     "host_config": Kind(64 << 10, "host program configuration"),

@@ -536,3 +536,17 @@ def test_status_shows_each_snapshot_s_verdict(tree):
         {"id": first, "usable": False, "reasons": UNUSABLE["reasons"]},
         {"id": second, "usable": True, "reasons": []},
         {"id": third, "usable": None, "reasons": []}]
+
+
+def test_a_schema_that_is_a_fifo_is_refused_without_waiting(tmp_path):
+    import os
+
+    from fleet.overlay import OverlayError, load_schema
+
+    fifo = tmp_path / "schema.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OverlayError, match="not a regular file"):
+        load_schema(str(fifo))
+    (tmp_path / "list.json").write_text("[]")
+    with pytest.raises(OverlayError, match="must be an object"):
+        load_schema(str(tmp_path / "list.json"))
