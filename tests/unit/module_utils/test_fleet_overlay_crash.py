@@ -39,8 +39,6 @@ import os
 import re
 import shutil
 import stat
-import sys
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,6 +46,8 @@ import pytest
 from fleet import overlay as fleet_overlay
 from fleet.overlay import TMP_SUFFIX, FileSpec, OverlayStore
 from fleet_cli import golden_state_overlay as tool
+
+from tests.unit.module_utils.forking import fork
 
 CRASHED = 77  # the exit status of a child that died at its crash point
 UID, GID = os.getuid(), os.getgid()
@@ -254,25 +254,17 @@ def steps_of(action: Callable[[], object]) -> list[str]:
 def crash_at(k: int, action: Callable[[], object], where: str) -> None:
     """Run ``action`` in a forked child that dies at its k-th crash point (os._exit: no
     cleanup handler runs, as under SIGKILL); the parent waits for that death."""
-    pid = os.fork()
-    if pid == 0:  # the child never returns into pytest
-        code = 3
-        try:
-            seen = itertools.count()
+    seen = itertools.count()
 
-            def die(step: str) -> None:
-                if next(seen) == k:
-                    os._exit(CRASHED)
+    def die(step: str) -> None:
+        if next(seen) == k:
+            os._exit(CRASHED)
 
-            fleet_overlay._crash_point = die
-            action()
-            code = 0
-        except BaseException:  # reported through the exit status
-            traceback.print_exc()
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    def work() -> None:
+        fleet_overlay._crash_point = die  # in the child only
+        action()
+
+    _, status = os.waitpid(fork(work), 0)
     code = os.waitstatus_to_exitcode(status)
     assert code == CRASHED, f"{where}: the child did not die at its crash point (exit {code})"
 

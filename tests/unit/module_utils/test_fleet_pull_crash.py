@@ -18,8 +18,6 @@ import os
 import select
 import signal
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,8 @@ from fleet.pull import PullConfig, RunResult
 from fleet_cli.pull_runner import render_history
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.unit.module_utils.forking import fork
 
 CRASHED = 77
 HANDSHAKE_SECONDS = 60  # a safety net only: the wait ends on the FIFO, not on time
@@ -60,22 +60,6 @@ def lock_is_free(cfg: PullConfig) -> bool:
         return False
     lock.release()
     return True
-
-
-def fork(work: Callable[[], object]) -> int:
-    """Run ``work`` in a child process that never returns into pytest; its pid."""
-    pid = os.fork()
-    if pid == 0:
-        code = 3
-        try:
-            work()
-            code = 0
-        except BaseException:  # reported through the exit status
-            traceback.print_exc()
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    return pid
 
 
 def wait_started(reader: int, runner: int) -> int:
