@@ -15,7 +15,7 @@ ROLES := $(sort $(notdir $(patsubst %/molecule/default/,%,$(wildcard roles/*/mol
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help converge test lint sanity unit molecule e2e image wheelhouse deps venv clean
+.PHONY: help converge test lint sanity unit molecule e2e bench image wheelhouse deps venv clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ molecule: venv image wheelhouse  ## Every role's scenario and the two-host site 
 
 e2e: venv image wheelhouse  ## End-to-end: laptop check over SSH, pre-flight, pull on webhook, Prometheus alerts
 	pytest tests/e2e
+
+bench: venv image wheelhouse  ## Every bench, one after the other, then one table of targets
+	$(PY) bench/run_all.py
 
 image: deps  ## Build (or reuse) the local Debian test-host image
 	tests/hosts/build-image

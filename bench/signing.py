@@ -16,9 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "module_utils"))
+sys.path.insert(0, str(ROOT))
 
-from fleet import signing as fs
+from fleet import signing as fs  # noqa: E402
+
+from bench.results import add_results_argument, record  # noqa: E402
 
 TARGET_VERIFY_RATE = 5_000
 
@@ -32,6 +36,7 @@ def _timed(label: str, count: int, func) -> tuple[str, int, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
+    add_results_argument(parser)
     args = parser.parse_args(argv)
     count = args.events
 
@@ -65,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<34} {n:>8} {seconds:>9.3f} {n / seconds:>10,.0f}")
     verify_rate = rows[1][1] / rows[1][2]
     verdict = "meets" if verify_rate >= TARGET_VERIFY_RATE else "MISSES"
+    record(args.results, "signing", "BIP340 events verified per second", verify_rate, "/s",
+           f">= {TARGET_VERIFY_RATE:,}", verify_rate >= TARGET_VERIFY_RATE)
     print(f"\nverify {verdict} the target of {TARGET_VERIFY_RATE:,} events/s")
     return 0 if verify_rate >= TARGET_VERIFY_RATE else 1
 

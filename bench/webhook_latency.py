@@ -27,12 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "module_utils"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT))
 
 from fleet.pull import parse_iso  # noqa: E402
 from fleet_host import FleetHost  # noqa: E402  (found through the path set up above)
 
+from bench.results import add_results_argument, record  # noqa: E402
+
 PHASES = ("receive", "runner start", "git fetch", "playbook", "total")
-TARGET_P50 = 15.0
+TARGET_P50, TARGET_P95 = 7.0, 10.0  # issue 19
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -78,6 +81,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=19082)
     parser.add_argument("--name", default="wizard-webhook_receiver-bench")
     parser.add_argument("--keep", action="store_true", help="keep the host afterwards")
+    add_results_argument(parser)
     args = parser.parse_args()
     if args.deliveries < 1:
         parser.error("--deliveries must be at least 1")
@@ -102,9 +106,17 @@ def main() -> int:
     print()
     print(f"webhook-to-converged latency, one-file change, {len(samples)} deliveries")
     print(table(samples))
-    p50 = percentile([s["total"] for s in samples], 50)
-    verdict = "meets" if p50 < TARGET_P50 else "MISSES"
-    print(f"\np50 total {p50:.2f} s {verdict} the target of < {TARGET_P50:.0f} s")
+    totals = [s["total"] for s in samples]
+    p50, p95 = percentile(totals, 50), percentile(totals, 95)
+    print(f"\np50 total {p50:.2f} s (target < {TARGET_P50:.0f} s), "
+          f"p95 {p95:.2f} s (target < {TARGET_P95:.0f} s)")
+    for phase in ("git fetch", "playbook"):
+        phase_p50 = percentile([s[phase] for s in samples], 50)
+        record(args.results, "webhook", f"{phase}, p50", phase_p50, "s")
+    record(args.results, "webhook", f"webhook -> converged p50 ({len(samples)} deliveries)", p50,
+           "s", f"< {TARGET_P50:.0f} s", p50 < TARGET_P50)
+    record(args.results, "webhook", "webhook -> converged p95", p95, "s", f"< {TARGET_P95:.0f} s",
+           p95 < TARGET_P95)
     return 0
 
 

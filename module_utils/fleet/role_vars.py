@@ -94,7 +94,9 @@ def spec_options(path: str) -> set[str]:
     """Option names over every entry point of one argument_specs-shaped file."""
     yaml = _yaml()
     try:
-        document = yaml.safe_load(read_text(path, "argument specs"))
+        # libyaml when present: the specs of every role are read on each converge.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(read_text(path, "argument specs"), Loader=loader)
     except ReadError as error:
         raise RoleVarsError(str(error)) from None
     except yaml.YAMLError as error:
