@@ -69,8 +69,10 @@ the matched span itself.
 
 Speed: one regex per catalogue (``Matcher``) compiled once, plus a cheap
 prefilter: the text is lower-cased and the regex only runs when one of the
-catalogue's anchor words (the longest token of each term) occurs in it. Pure
-ASCII text is never normalised.
+catalogue's anchor words (the longest token of each term) occurs in it, and
+then only where a match can start (``_Shortcut``). Pure ASCII text is never
+normalised. Every step is linear in the text (bench/provider_scan.py times
+the shapes that were not: one long line, many findings, near misses).
 """
 
 from __future__ import annotations
@@ -278,6 +280,144 @@ def _anchor(term: str) -> str:
     return max(_TOKEN.findall(term.lower()), key=len)
 
 
+_FLAGS = re.IGNORECASE | re.MULTILINE
+# str.lower() does not map these to the ASCII letter that re.IGNORECASE
+# matches them with (i, i, s): the shortcut's substring search would miss
+# them. normalise() folds all three, so normalised text never has them.
+_CASE_OUTLIERS = ("\u0130", "\u0131", "\u017f")
+_VERSION = r"(?=[\-_.]?\d)"  # what follows a versioned word (`sonnet-4`, `opus4`)
+_ALIAS_LEAD = "model"  # where every match of the model-alias rule starts
+_ALIAS_SEARCH = re.compile(_ALIAS_LEAD)
+_WORD_RUN = re.compile(r"[\w\-]*")  # the alias rule's `model[\w\-]*`
+
+
+def _overlaps_itself(word: str) -> bool:
+    """True when two occurrences of `word` can overlap (a prefix is also a suffix)."""
+    return any(word[:size] == word[-size:] for size in range(1, len(word)))
+
+
+class _Shortcut:
+    """The matches of a ``Matcher``'s regex, tried only where one can start.
+
+    ``regex.finditer`` tries every alternative at every position, about 1 us
+    a character: on a large text that mentions a term once, that was most of
+    the scan. Every alternative starts with a literal, its *lead* (a term's
+    first token, a prefix, ``model`` for the alias rule), and each but the
+    alias rule contains its anchor (the term's longest token) a bounded
+    distance after its lead. So a match can only start at a lead that stands
+    that distance before an anchor, or at a ``model`` when the text has an
+    alias: substring search (C speed) finds those positions, and the regex
+    runs at each in turn with the alternatives of that lead, in the combined
+    regex's order (those of another lead fail at its first letter). The
+    result is ``finditer``'s, match for match: the leftmost match from the
+    end of the previous one, the first alternative winning at a position.
+    """
+
+    def __init__(self, by_lead: dict[str, re.Pattern[str] | None],
+                 reaches: list[tuple[str, re.Pattern[str], tuple[tuple[str, int, int], ...]]],
+                 alias_regex: re.Pattern[str] | None, alias_anchors: tuple[str, ...]) -> None:
+        self.by_lead = by_lead  # lead -> its alternatives (and those of related leads)
+        # (word, its search, ((lead, nearest, farthest), ...)): where a lead can
+        # stand before what the search finds
+        self.reaches = reaches
+        self.alias_regex = alias_regex
+        self.alias_anchors = alias_anchors
+
+    @classmethod
+    def build(cls, term_parts: list[tuple[str, list[str], str]],
+              alias_parts: list[tuple[str, str]]) -> _Shortcut | None:
+        """From (regex, tokens, lookahead after them) per alternative and (regex,
+        anchor) per alias rule, in the combined regex's order."""
+        words = [word for _regex, tokens, _follows in term_parts for word in tokens]
+        words += [anchor for _regex, anchor in alias_parts]
+        if not all(word.isascii() for word in words):
+            return None  # Unicode case folding beyond str.lower(): the regex alone
+        leads = {tokens[0] for _regex, tokens, _follows in term_parts}
+        if alias_parts:
+            leads.add(_ALIAS_LEAD)
+        by_lead: dict[str, re.Pattern[str] | None] = {}
+        for lead in leads:
+            # Another lead can stand at the same spot only if one starts the other.
+            related = [regex for regex, tokens, _follows in term_parts
+                       if tokens[0].startswith(lead) or lead.startswith(tokens[0])]
+            by_lead[lead] = re.compile("|".join(related), _FLAGS) if related else None
+        # What to search for (an anchor, or a one-word versioned term with its
+        # digit: `opus` alone is mostly English) -> where its leads can stand
+        spans: dict[tuple[str, str], set[tuple[str, int, int]]] = {}
+        for _regex, tokens, follows in term_parts:
+            if follows and len(tokens) == 1:
+                search = (tokens[0], re.escape(tokens[0]) + follows)
+                spans.setdefault(search, set()).add((tokens[0], 0, 0))
+                continue
+            index = tokens.index(max(tokens, key=len))
+            nearest = sum(len(token) for token in tokens[:index])
+            # up to three separator characters between two tokens (_SEP)
+            search = (tokens[index], _occurrences(tokens[index]).pattern)
+            spans.setdefault(search, set()).add((tokens[0], nearest, nearest + 3 * index))
+        reaches = [(word, re.compile(pattern), tuple(sorted(leads_before)))
+                   for (word, pattern), leads_before in spans.items()]
+        alias_regex = (re.compile("|".join(regex for regex, _anchor in alias_parts), _FLAGS)
+                       if alias_parts else None)
+        return cls(by_lead, reaches, alias_regex,
+                   tuple(sorted({anchor for _regex, anchor in alias_parts})))
+
+    def matches(self, text: str) -> list[re.Match[str]] | None:
+        """The regex's matches in `text`, or None when the shortcut cannot judge it."""
+        lowered = text.lower()
+        if len(lowered) != len(text) or (
+                not text.isascii() and any(char in text for char in _CASE_OUTLIERS)):
+            return None
+        # Offset -> a lead standing there. Where two leads stand, either will
+        # do: one starts the other, so each one's regex has both's alternatives.
+        starts = self._starts(lowered)
+        aliases = self.alias_regex is not None and any(
+            anchor in lowered for anchor in self.alias_anchors)
+        if aliases:
+            starts.update(dict.fromkeys(
+                [lead.start() for lead in _ALIAS_SEARCH.finditer(lowered)], _ALIAS_LEAD))
+        found: list[re.Match[str]] = []
+        end = 0  # matches do not overlap: the next one starts at or after this
+        failed_run = -1  # alias rule failed at a `model` whose [\w-] run ends here
+        by_lead = self.by_lead
+        for start, lead in sorted(starts.items()):
+            if start < end:
+                continue
+            regex = by_lead[lead]
+            match = regex.match(text, start) if regex is not None else None
+            if (match is None and aliases and start + len(_ALIAS_LEAD) > failed_run
+                    and lowered.startswith(_ALIAS_LEAD, start)):
+                match = self.alias_regex.match(text, start)
+                if match is None:
+                    # The rule reads `model[\w-]*` to the end of the run, then
+                    # needs what follows the run: a later `model` inside this
+                    # run fails the same way (without this, quadratic).
+                    failed_run = _WORD_RUN.match(text, start + len(_ALIAS_LEAD)).end()
+            if match is not None:
+                found.append(match)
+                end = match.end()
+        return found
+
+    def _starts(self, lowered: str) -> dict[int, str]:
+        """Offset -> lead, for each lead standing in reach before an anchor (or at
+        a versioned word followed by its digit)."""
+        starts: dict[int, str] = {}
+        for word, search, leads_before in self.reaches:
+            if word not in lowered:  # (cheaper than an empty search)
+                continue
+            anchors_at = [occurrence.start() for occurrence in search.finditer(lowered)]
+            for lead, nearest, farthest in leads_before if anchors_at else ():
+                if farthest == 0:  # the anchor is the lead
+                    starts.update(dict.fromkeys(anchors_at, lead))
+                    continue
+                for anchor_at in anchors_at:
+                    stop = anchor_at - nearest + len(lead)
+                    at = lowered.find(lead, max(0, anchor_at - farthest), stop)
+                    while at != -1:
+                        starts[at] = lead
+                        at = lowered.find(lead, at + 1, stop)
+        return starts
+
+
 def _model_key_regex(alias: str, group: str) -> str:
     # `model: sonnet`, `"default_model": "opus",`, `model=haiku`
     return (rf"model[\w\-]*[\"']?[ \t]*[:=][ \t]*[\"']?(?P<{group}>{re.escape(alias)})"
@@ -358,37 +498,47 @@ class Matcher:
         self.providers = tuple(providers)
         if not self.providers:
             raise ValueError("no banned providers given")
-        alternatives: list[tuple[int, str, str, str]] = []  # (length, regex, provider, term)
+        # (length, regex, provider, term, tokens the regex starts with and contains,
+        # what must follow them)
+        alternatives: list[tuple[int, str, str, str, list[str], str]] = []
         anchors: set[str] = set()
         aliases: dict[str, tuple[str, str]] = {}
         for provider in self.providers:
             for term in dict.fromkeys((provider.name, *provider.terms)):
-                alternatives.append((len(term), _term_regex(term), provider.name, term))
+                alternatives.append((len(term), _term_regex(term), provider.name, term,
+                                     _TOKEN.findall(term.lower()), ""))
                 anchors.add(_anchor(term))
             for word in provider.versioned:
                 word_re = _term_regex(word).removesuffix(_END)
-                alternatives.append((len(word), rf"{word_re}(?=[\-_.]?\d)", provider.name, word))
+                alternatives.append((len(word), rf"{word_re}{_VERSION}", provider.name, word,
+                                     _TOKEN.findall(word.lower()), _VERSION))
                 anchors.add(_anchor(word))
             for alias in provider.aliases:
                 aliases[alias.lower()] = (provider.name, alias)
                 anchors.add(_anchor(alias))
             for prefix in provider.prefixes:
                 alternatives.append((len(prefix), rf"(?<!{_LETTER}){re.escape(prefix)}",
-                                     provider.name, prefix))
+                                     provider.name, prefix, [prefix.lower()], ""))
                 anchors.add(prefix.lower())
         # Longest first, so `api.anthropic.com` wins over `anthropic` at one spot.
         alternatives.sort(key=lambda alt: -alt[0])
         self._groups: dict[str, tuple[str, str]] = {}
         parts = []
-        for index, (_length, regex, provider_name, term) in enumerate(alternatives):
+        term_parts: list[tuple[str, list[str], str]] = []
+        for index, (_length, regex, provider_name, term, tokens, follows) in enumerate(
+                alternatives):
             group = f"t{index}"
             self._groups[group] = (provider_name, term)
             parts.append(f"(?P<{group}>{regex})")
+            term_parts.append((parts[-1], tokens, follows))
+        alias_parts = []
         for index, (alias, (provider_name, term)) in enumerate(aliases.items()):
             group = f"a{index}"
             self._groups[group] = (provider_name, term)
             parts.append(_model_key_regex(alias, group))
-        self.regex = re.compile("|".join(parts), re.IGNORECASE | re.MULTILINE)
+            alias_parts.append((parts[-1], _anchor(alias)))
+        self.regex = re.compile("|".join(parts), _FLAGS)
+        self._shortcut = _Shortcut.build(term_parts, alias_parts)
         self.anchors = tuple(sorted(anchors, key=len, reverse=True))
         self.aliases = aliases
         # YAML folding turns line breaks and indentation into one space and ''
@@ -408,11 +558,13 @@ class Matcher:
             return
         yield from self._matches(text)
 
-    def _matches(self, text: str) -> Iterator[tuple[int, int, str, str]]:
-        for match in self.regex.finditer(text):
-            group = match.lastgroup
-            provider_name, term = self._groups[group]
-            yield match.start(group), match.end(group), provider_name, term
+    def _matches(self, text: str) -> list[tuple[int, int, str, str]]:
+        found = self._shortcut.matches(text) if self._shortcut is not None else None
+        if found is None:
+            found = self.regex.finditer(text)
+        groups = self._groups
+        return [(match.start(group), match.end(group), *groups[group])
+                for match in found for group in (match.lastgroup,)]
 
     def find(self, text: str) -> list[tuple[int, int, str, str]]:
         """(start, end, provider, term) in the *original* text, robust to Unicode tricks."""
@@ -421,12 +573,11 @@ class Matcher:
 
     def _find(self, norm: str, offsets: _OffsetMap | None) -> list[tuple[int, int, str, str]]:
         """Hits in text already normalised (and known to pass the prefilter)."""
-        hits = []
-        for start, end, provider_name, term in self._matches(norm):
-            if offsets is not None:
-                start, end = offsets(start), offsets(end - 1) + 1
-            hits.append((start, end, provider_name, term))
-        return hits
+        hits = self._matches(norm)
+        if offsets is None:
+            return hits
+        return [(offsets(start), offsets(end - 1) + 1, provider_name, term)
+                for start, end, provider_name, term in hits]
 
     def alias_of(self, value: str) -> tuple[str, str] | None:
         """(provider, alias) when the whole value is a bare model alias."""
@@ -587,8 +738,11 @@ def _apply_allowlist(findings: list[Finding], rules: list[AllowRule]) -> None:
 def _policy_key(path: str | None) -> str | None:
     if not path:
         return None
-    root = re.split(r"[.\[]", path, maxsplit=1)[0]
+    root = _ROOT_KEY.match(path).group()
     return root if root in POLICY_KEYS else None
+
+
+_ROOT_KEY = re.compile(r"[^.\[]*")  # a key path's first key
 
 
 # ---------------------------------------------------------------- key paths
@@ -618,11 +772,15 @@ def scan_text(text: str, banned: Any = None) -> list[Finding]:
 
 def _text_findings(text: str, hits: list[tuple[int, int, str, str]]) -> list[Finding]:
     findings = []
-    line, counted = 1, 0  # hits come in order: count newlines incrementally
+    # hits come in order: count newlines and find line starts incrementally
+    # (a search back from each hit to its line start is quadratic on one long line)
+    line, counted, line_start = 1, 0, 0
     for start, end, provider_name, term in hits:
-        line += text.count("\n", counted, start)
+        newlines = text.count("\n", counted, start)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, start) + 1
         counted = start
-        line_start = text.rfind("\n", 0, start) + 1
         findings.append(Finding(provider_name, term, text[start:end],
                                 line=line, column=start - line_start + 1))
     return findings
@@ -791,6 +949,11 @@ def scan_document(text: str, name: str, fmt: str = "auto", banned: Any = None,
         raise ValueError(f"fmt must be one of {', '.join(_FORMATS)}, got {fmt!r}")
     matcher = _matcher(banned)
     rules = parse_allowlist(allowlist)
+    return _without_gc(_scan_document, text, name, fmt, matcher, rules)
+
+
+def _scan_document(text: str, name: str, fmt: str, matcher: Matcher,
+                   rules: list[AllowRule]) -> list[Finding]:
     kind = _format_of(name) if fmt == "auto" else fmt
     norm, offsets = normalise(text)
     mentioned = matcher.mentions(norm)
@@ -798,7 +961,7 @@ def scan_document(text: str, name: str, fmt: str = "auto", banned: Any = None,
     for finding in findings:
         finding.file = name
     if kind != "text" and (mentioned or _may_hide(text, matcher)):
-        findings.extend(_decoded_pass(text, name, findings, matcher, rules))
+        findings.extend(_decoded_pass(text, name, findings, matcher, rules, norm, offsets))
         findings.sort(key=lambda f: (f.line or 0, f.column or 0))  # stable: text order kept
     if findings:
         _apply_allowlist(findings, rules)
@@ -869,22 +1032,41 @@ def _may_hide(text: str, matcher: Matcher) -> bool:
 _Scalar = tuple[list[Any], str, str, int, int]
 
 
+def _without_gc(function: Any, *args: Any) -> Any:
+    """``function(*args)`` with the cyclic GC off.
+
+    A scan makes objects by the million (a YAML node tree, matches, findings)
+    and no cycle worth collecting: every collection the GC runs meanwhile
+    walks all of them, seconds per 10 MB, growing faster than the text. What
+    ``function`` leaves behind (the node tree) is freed when it returns.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return function(*args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _decoded_pass(text: str, name: str, findings: list[Finding], matcher: Matcher,
-                  rules: list[AllowRule]) -> list[Finding]:
+                  rules: list[AllowRule], norm: str, offsets: _OffsetMap | None) -> list[Finding]:
     """Key paths for the text findings, and the findings only decoding shows."""
     composed = _compose(text)
     if composed is not None:
         documents, base = composed
+        line_starts = _line_starts(text)
         if findings:
-            _add_key_paths(text, findings, documents, base)
-        scalars: Iterable[_Scalar] = _yaml_scalars(documents, base)
+            _add_key_paths(findings, documents, base, line_starts)
+        watch = _watch_points(text, norm, offsets, matcher)
+        scalars: Iterable[_Scalar] = _yaml_scalars(documents, base, watch)
     else:  # YAML compose failed (or no PyYAML): maybe JSON that YAML cannot read
         try:
             json.loads(text.removeprefix("\ufeff"))
         except (ValueError, RecursionError):
             return []  # unparsable: the text findings are all there is
         scalars = _json_scalars(text)
-    line_starts = _line_starts(text)
+        line_starts = _line_starts(text)
     located = sorted((line_starts[f.line - 1] + f.column - 1, i) for i, f in enumerate(findings))
     positions = [offset for offset, _index in located]
     new: list[Finding] = []
@@ -941,19 +1123,61 @@ def _compose(text: str) -> tuple[list[Any], int] | None:
     """(YAML node trees, offset of the text they index) or None when it does not parse."""
     if yaml is None:
         return None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same marks, faster
     base = 1 if text.startswith("\ufeff") else 0  # libyaml does not count a BOM
-    # Building a large node tree triggers the cyclic GC over and over (time
-    # grows faster than the text); nodes form no cycles worth collecting here.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        return list(yaml.compose_all(text[base:], Loader=loader)), base
+        return list(yaml.compose_all(text[base:], Loader=_Composer)), base
     except Exception:  # any parse failure (or nesting too deep) means "no structure"
         return None
-    finally:
-        if collecting:
-            gc.enable()
+
+
+if yaml is not None:
+    class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: same marks, faster
+        """The safe loader's composer, without typing plain scalars.
+
+        Only explicit tags are read here (``!!binary``); resolving the implicit
+        type of every plain scalar (int, bool, timestamp...) was 40% of the
+        time spent composing. Implicit tags come out as ``?``.
+        """
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return "?"
+
+
+def _watch_points(text: str, norm: str, offsets: _OffsetMap | None,
+                  matcher: Matcher) -> list[int] | None:
+    """Sorted offsets a YAML node must span to be worth judging; None: judge every node.
+
+    Without escapes (``\\``), tags (``!!binary``) and aliases (``&``/``*``),
+    a decoded key or value is pieces of its source text joined by a space, a
+    line break or a quote, and no anchor word holds one of those (else
+    ``matcher.foldable``): a node whose source holds no anchor word gives
+    nothing. Same reasoning as ``_may_hide``, node by node; without it each
+    of a large file's scalars went through the matcher. ``&`` keeps alias
+    targets judged where they stand, so the alias budget counts as before.
+    """
+    if matcher.foldable or not all(anchor.isascii() for anchor in matcher.anchors):
+        return None  # an anchor can appear only once decoded; or case folding beyond ASCII
+    if not text.isascii() and _SURROGATE.search(text):
+        return None  # a decoded value pairs surrogates up: it may read differently
+    lowered = norm.lower()
+    if len(lowered) != len(norm):
+        return None
+    points = []
+    for anchor in matcher.anchors:
+        for found in _occurrences(anchor).finditer(lowered):
+            points.append(found.start() if offsets is None else offsets(found.start()))
+    for found in _UNSAFE.finditer(text):
+        points.append(found.start())
+    points.sort()
+    return points
+
+
+_UNSAFE = re.compile(r"[\\!&*]")  # escapes, tags, anchors and aliases
+
+
+def _occurrences(word: str) -> re.Pattern[str]:
+    """Finds every occurrence of `word` (overlapping ones too) in lower-cased text."""
+    return re.compile(f"(?={re.escape(word)})" if _overlaps_itself(word) else re.escape(word))
 
 
 _BINARY_TAG = "tag:yaml.org,2002:binary"
@@ -963,9 +1187,19 @@ _ALIAS_REVISITS = 100_000
 _LEAVE = object()
 
 
-def _yaml_scalars(documents: list[Any], base: int) -> Iterator[_Scalar]:
-    """Every key and scalar value of composed YAML, in document order (iterative)."""
-    stack: list[Any] = [(doc, [], "value") for doc in reversed(documents) if doc is not None]
+def _yaml_scalars(documents: list[Any], base: int,
+                  watch: list[int] | None = None) -> Iterator[_Scalar]:
+    """Every key and scalar value of composed YAML, in document order (iterative).
+
+    With ``watch`` (``_watch_points``), only the nodes whose source spans one
+    of its offsets: the others, subtrees included, cannot give a finding (and
+    none is an alias's target: no ``&`` in them).
+    """
+    def judged(nodes: list[Any]) -> Iterable[int]:
+        return range(len(nodes)) if watch is None else _spanning(nodes, watch, base)
+
+    roots = [doc for doc in documents if doc is not None]
+    stack: list[Any] = [(roots[index], [], "value") for index in reversed(judged(roots))]
     seen: set[int] = set()
     active: set[int] = set()  # collections on the current path: cycles stop there
     revisits = 0
@@ -989,14 +1223,48 @@ def _yaml_scalars(documents: list[Any], base: int) -> Iterator[_Scalar]:
         active.add(id(node))
         stack.append((_LEAVE, id(node), None))
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in reversed(node.value):
+            pairs = node.value
+            keep = set(judged([child for pair in pairs for child in pair]))  # key, value...
+            for index in range(len(pairs) - 1, -1, -1):
+                if 2 * index not in keep and 2 * index + 1 not in keep:
+                    continue
+                key_node, value_node = pairs[index]
                 key = _key_text(key_node)
                 child = [*parts, key]
-                stack.append((value_node, child, "model" if "model" in key.lower() else "value"))
-                stack.append((key_node, child, "key"))
+                if 2 * index + 1 in keep:
+                    stack.append((value_node, child,
+                                  "model" if "model" in key.lower() else "value"))
+                if 2 * index in keep:
+                    stack.append((key_node, child, "key"))
         elif isinstance(node, yaml.SequenceNode):
-            for index in range(len(node.value) - 1, -1, -1):
+            for index in reversed(judged(node.value)):
                 stack.append((node.value[index], [*parts, index], "value"))
+
+
+def _spans(nodes: list[Any], base: int = 0) -> tuple[list[int], list[int], bool]:
+    """Where each node's source starts and ends (at least one character), and
+    whether the spans come in order without overlapping (no alias among them)."""
+    starts = [base + node.start_mark.index for node in nodes]
+    ends = [max(base + node.end_mark.index, start + 1)
+            for node, start in zip(nodes, starts, strict=True)]
+    return starts, ends, all(end <= start for end, start in zip(ends, starts[1:], strict=False))
+
+
+def _spanning(nodes: list[Any], points: list[int], base: int) -> list[int]:
+    """Indices, in order, of the nodes whose span holds one of the sorted `points`."""
+    starts, ends, ordered = _spans(nodes, base)
+    if not nodes:
+        return []
+    inside = points[bisect.bisect_left(points, starts[0]):bisect.bisect_left(points, ends[-1])]
+    if not ordered or len(inside) > len(nodes):  # node by node
+        return [index for index, (start, end) in enumerate(zip(starts, ends, strict=True))
+                if (at := bisect.bisect_left(points, start)) < len(points) and points[at] < end]
+    held: list[int] = []
+    for point in inside:  # point by point: the one node whose span can hold it
+        index = bisect.bisect_right(starts, point) - 1
+        if point < ends[index] and (not held or held[-1] != index):
+            held.append(index)
+    return held
 
 
 def _binary_text(value: str) -> str:
@@ -1043,46 +1311,94 @@ def _json_child(frames: list[list[Any]]) -> list[Any]:
     return [*frames[-1][0], frames[-1][2]] if frames else []
 
 
-def _add_key_paths(text: str, findings: list[Finding], documents: list[Any],
-                   base: int = 0) -> None:
-    """Put the YAML/JSON key path on each finding."""
-    line_starts = _line_starts(text)
-    for finding in findings:
-        offset = line_starts[finding.line - 1] + finding.column - 1 - base
-        for document in documents:
-            if document is not None and _node_contains(document, offset):
-                finding.path = format_path(_node_path(document, offset)) or None
-                break
+def _add_key_paths(findings: list[Finding], documents: list[Any], base: int,
+                   line_starts: list[int]) -> None:
+    """Put the YAML/JSON key path on each finding.
 
-
-def _node_contains(node: Any, offset: int) -> bool:
-    return node.start_mark.index <= offset < max(node.end_mark.index, node.start_mark.index + 1)
-
-
-def _node_path(node: Any, offset: int) -> list[Any]:
-    parts: list[Any] = []
-    while True:
+    A finding's path: the first document whose span holds it, then level by
+    level the first child (key, value or item, in order) whose span holds it,
+    ending at a key, a scalar, or a collection none of whose children holds
+    it. All findings descend together and each collection's children are read
+    once: one finding at a time, reading every child before the one holding
+    it, was quadratic (findings x keys). A child that is the collection
+    itself or one around it (a recursive alias, ``&a [*a, ...]``) holds
+    nothing: following it would never end.
+    """
+    queries = sorted((line_starts[f.line - 1] + f.column - 1 - base, i)
+                     for i, f in enumerate(findings))
+    paths: dict[int, list[Any]] = {}
+    roots = [document for document in documents if document is not None]
+    jobs = [(roots[index], [], held, frozenset())
+            for index, held in _first_holders(roots, queries)]
+    while jobs:
+        node, parts, held, around = jobs.pop()
+        for _offset, finding_index in held:
+            paths[finding_index] = parts  # unless a child holds it (below)
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if _node_contains(key_node, offset):
-                    parts.append(_key_text(key_node))
-                    return parts
-                if _node_contains(value_node, offset):
-                    parts.append(_key_text(key_node))
-                    node = value_node
-                    break
-            else:
-                return parts
+            children = [child for pair in node.value for child in pair]  # key, value, key...
         elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                if _node_contains(item, offset):
-                    parts.append(index)
-                    node = item
-                    break
-            else:
-                return parts
+            children = node.value
         else:
-            return parts
+            continue
+        around = around | {id(node)}
+        for index, inner in _first_holders(children, held, around):
+            child = children[index]
+            if isinstance(node, yaml.MappingNode):
+                part: Any = _key_text(node.value[index // 2][0])
+                is_key = index % 2 == 0
+            else:
+                part, is_key = index, False
+            if is_key or not isinstance(child, (yaml.MappingNode, yaml.SequenceNode)):
+                for _offset, finding_index in inner:
+                    paths[finding_index] = [*parts, part]
+            else:
+                jobs.append((child, [*parts, part], inner, around))
+    for finding_index, parts in paths.items():
+        findings[finding_index].path = format_path(parts) or None
+
+
+def _first_holders(nodes: list[Any], queries: list[tuple[int, int]],
+                   skip: frozenset[int] = frozenset()
+                   ) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+    """(index of a node, the queries it holds): each query (offset, tag), sorted
+    by offset, goes to the first node, in order, whose span holds its offset.
+    Nodes whose id is in `skip` hold nothing."""
+    starts, ends, ordered = _spans(nodes)
+    if ordered:  # the one node whose span can hold it
+        groups: dict[int, list[tuple[int, int]]] = {}
+        for query in queries:
+            index = bisect.bisect_right(starts, query[0]) - 1
+            if index >= 0 and query[0] < ends[index] and id(nodes[index]) not in skip:
+                groups.setdefault(index, []).append(query)
+        yield from groups.items()  # in node order: the queries are sorted
+        return
+    positions = [offset for offset, _tag in queries]
+    free = list(range(len(queries) + 1))  # free[i]: towards the first unassigned >= i
+
+    def first_free(i: int) -> int:
+        root = i
+        while free[root] != root:
+            root = free[root]
+        while free[i] != root:  # path compression
+            free[i], i = root, free[i]
+        return root
+
+    left = len(queries)
+    for index, node in enumerate(nodes):
+        if not left:
+            return
+        if id(node) in skip:
+            continue
+        start, end = starts[index], ends[index]
+        i = first_free(bisect.bisect_left(positions, start))
+        held = []
+        while i < len(queries) and positions[i] < end:
+            held.append(queries[i])
+            free[i] = i + 1
+            left -= 1
+            i = first_free(i + 1)
+        if held:
+            yield index, held
 
 
 def _key_text(node: Any) -> str:

@@ -281,6 +281,92 @@ def test_allowlist_validation(entries):
         fp.parse_allowlist(entries)
 
 
+# ------------------------------------------- where matches can start (_Shortcut)
+
+# The catalogue, and a list whose leads start one another (mod / model / models),
+# whose anchor overlaps itself (aa), with a two-word versioned term and an alias.
+SHORTCUT_MATCHERS = [
+    fp.Matcher(fp.resolve_banned(None)),
+    fp.Matcher(fp.resolve_banned([
+        "anthropic", "openai",
+        {"name": "acme", "terms": ["mod", "models x", "aa", "acme api key", "x.acme.io"],
+         "versioned": ["acme lm", "lm"], "aliases": ["acme", "lm x"], "prefixes": ["ak-"]}])),
+]
+
+
+def _spans(matches) -> list:
+    return [(m.span(), m.lastgroup, m.span(m.lastgroup)) for m in matches]
+
+
+def _assert_shortcut_finds_what_the_regex_finds(text: str) -> None:
+    for matcher in SHORTCUT_MATCHERS:
+        found = matcher._shortcut.matches(text)
+        assert found is not None, ascii(text)
+        assert _spans(found) == _spans(matcher.regex.finditer(text)), ascii(text)
+
+
+def test_shortcut_is_built_for_ascii_terms_only():
+    assert all(matcher._shortcut is not None for matcher in SHORTCUT_MATCHERS)
+    greek = fp.Matcher(fp.resolve_banned([{"name": "x", "terms": ["\u03c9mega"]}]))
+    assert greek._shortcut is None  # Unicode case folding: the regex alone
+    assert [hit[3] for hit in greek.find("an \u03a9MEGA model")] == ["\u03c9mega"]
+
+
+@pytest.mark.parametrize("text", [
+    "\n".join(POSITIVES), "\n".join(NEGATIVES), " ".join(POSITIVES + NEGATIVES),
+    "modelmodelmodel: opus", "modelmodelmodel x: opus", "model-x model: opus",
+    "x_modelmodel_model: 'sonnet' # a", "ANTHROPIC_MODEL_model: haiku", "model: opus4",
+    "console.anthropic.com api.anthropic.com  api - anthropic.com api.anthropic",
+    "aaa aa aaaa aAa xaAaA", "mod models x modelsx model: acme, model: lm x",
+    "acme-lm-4 acme lm4 lm.3", "sk-ant-sk-ant- ak-x xak-y", "Claude" * 50,
+    "claude" + "-" * 100 + "3",
+])
+def test_shortcut_finds_what_the_regex_finds(text):
+    _assert_shortcut_finds_what_the_regex_finds(text)
+
+
+SHORTCUT_FRAGMENTS = st.sampled_from([
+    "claude", "Claude", "CLAUDE", "anthropic", "api", "console", ".", "-", "_", " ", "\n",
+    ":", "com", "model", "Model", "_model", ": ", "=", "opus", "sonnet", "haiku", "3", "4.1",
+    "x", "aa", "a", "sk-ant-", "ak-", '"', "'", ",", "}", "#", "\t", "ai", "key", "KEY",
+    "openai", "gpt", "mod", "models", "acme", "lm", "io", "\u00e9", "\u212a", "Z", "A", "ic",
+])
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(SHORTCUT_FRAGMENTS, max_size=40).map("".join))
+def test_property_shortcut_finds_what_the_regex_finds(text):
+    _assert_shortcut_finds_what_the_regex_finds(text)
+
+
+@pytest.mark.parametrize("text", ["anthrop\u0131c", "\u017fk-ant-x", "cla\u0130de"])
+def test_letters_str_lower_does_not_fold_leave_it_to_the_regex(text):
+    # re.IGNORECASE matches dotless i and long s with i and s: the shortcut
+    # (which searches lower-cased text) must not judge such a text
+    matcher = SHORTCUT_MATCHERS[0]
+    assert matcher._shortcut.matches(text) is None
+    assert matcher._matches(text) == [
+        (m.start(m.lastgroup), m.end(m.lastgroup), *matcher._groups[m.lastgroup])
+        for m in matcher.regex.finditer(text)]
+
+
+def test_findings_on_one_long_line_keep_their_columns():
+    pieces = [f"k{i}: harness" for i in range(20000)]
+    for i in (3, 9000, 19990):
+        pieces[i] = f"k{i}: claude-{i}"
+    text = "{" + ", ".join(pieces) + "}\nafter: anthropic\n  x: claude\n"
+    expected = [(1, text.index(f"claude-{i}") + 1, f"claude-{i}"[:6]) for i in (3, 9000, 19990)]
+    expected += [(2, 8, "anthropic"), (3, 6, "claude")]
+    assert [(f.line, f.column, f.match) for f in fp.scan_text(text)] == expected
+
+
+def test_every_line_a_finding_after_many_lines():
+    lines = [f"{'x' * (i % 13)} claude-{i}" if i % 3 == 0 else "harness" for i in range(9000)]
+    findings = fp.scan_text("\n".join(lines))
+    assert [(f.line, f.column) for f in findings] == [
+        (i + 1, i % 13 + 2) for i in range(9000) if i % 3 == 0]
+
+
 # ------------------------------------------------------------- properties
 
 TERMS = ["claude", "anthropic", "api.anthropic.com", "ANTHROPIC_API_KEY"]

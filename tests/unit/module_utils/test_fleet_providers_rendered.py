@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import signal
 from unittest import mock
 
 import pytest
@@ -345,3 +347,172 @@ def test_property_fast_path_is_equivalent_to_always_decoding(text, name):
     with mock.patch.object(fp, "_may_hide", lambda _text, _matcher: True):
         slow = [f.to_dict() for f in fp.scan_document(text, name)]
     assert fast == slow
+
+
+# ------------------------------------------------------ large and odd shapes
+
+def _reference_key_path(text: str, offset: int) -> str | None:
+    """A finding's key path as the scanner read it one finding at a time
+    (before findings went down the tree together): the first document, then
+    level by level the first child (key, value, item) whose span holds it."""
+    def holds(node, at):
+        return node.start_mark.index <= at < max(node.end_mark.index, node.start_mark.index + 1)
+
+    base = 1 if text.startswith("\ufeff") else 0
+    for document in list(yaml.compose_all(text[base:], Loader=yaml.CSafeLoader)):
+        if document is None or not holds(document, offset - base):
+            continue
+        parts, node, around = [], document, set()
+        while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            around.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                children = [(child, key.value if isinstance(key, yaml.ScalarNode) else "?", is_key)
+                            for key, value in node.value
+                            for child, is_key in ((key, True), (value, False))]
+            else:
+                children = [(item, index, False) for index, item in enumerate(node.value)]
+            for child, part, is_key in children:
+                if id(child) not in around and holds(child, offset - base):
+                    parts.append(part)
+                    node = None if is_key else child
+                    break
+            else:
+                break
+        return fp.format_path(parts) or None
+    return None
+
+
+def _offset(text: str, finding: fp.Finding) -> int:
+    return sum(len(line) + 1 for line in text.split("\n")[:finding.line - 1]) + finding.column - 1
+
+
+LEAVES = st.sampled_from([
+    "claude", "x claude y", "anthropic/claude-3", "harness", "opus", "magnum opus", "Claudette",
+    "model", "sonnet-4", 3, None, "api.anthropic.com", "cl\u200baude", "\uff43laude", "",
+    "claude\nand claude", "a:b claude",
+])
+KEYS = st.sampled_from(["a", "model", "claude", "notes", "k1", "banned_providers", "x y",
+                        "ANTHROPIC"])
+DATA = st.recursive(LEAVES, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(KEYS, children, max_size=4)), max_leaves=20)
+
+
+@st.composite
+def documents(draw):
+    """YAML or JSON text with findings in keys and values, aliases, comments, empty documents."""
+    data = draw(DATA)
+    if draw(st.booleans()):  # one object twice: an anchor and an alias
+        data = {"first": data, "notes": draw(DATA), "again": data}
+    if draw(st.booleans()):
+        text = json.dumps(data, indent=draw(st.sampled_from([None, 1])), ensure_ascii=False)
+        return text, "doc.json"
+    text = yaml.safe_dump(data, default_flow_style=draw(st.sampled_from([False, True, None])),
+                          allow_unicode=True, width=draw(st.sampled_from([20, 10**6])))
+    if draw(st.booleans()):
+        text = draw(st.sampled_from(["---\n", "--- # claude\n", "...\n---\n"])) + "---\n" + text
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(["# claude\n", "---\nk: '\\x61nthropic'\n",
+                                      'x: "\\x63laude"\n']))
+    return text, "doc.yaml"
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_property_key_paths_are_those_of_one_finding_at_a_time(case):
+    text, name = case
+    findings = [f for f in fp.scan_document(text, name) if not f.decoded]
+    try:
+        expected = [_reference_key_path(text, _offset(text, f)) for f in findings]
+    except yaml.YAMLError:  # the scanner keeps its text findings, without key paths
+        expected = [None] * len(findings)
+    assert [f.path for f in findings] == expected, text
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(documents(), st.tuples(st.lists(FRAGMENTS, max_size=30).map("".join),
+                                        st.sampled_from(["a.yaml", "a.json"]))))
+def test_property_judging_only_nodes_that_hold_an_anchor_changes_nothing(case):
+    """The decoded pass skips nodes whose source holds no anchor word, escape, tag
+    or alias (_watch_points): judging every node finds the same."""
+    text, name = case
+    pruned = [f.to_dict() for f in fp.scan_document(text, name)]
+    with mock.patch.object(fp, "_watch_points", lambda *_args: None):
+        full = [f.to_dict() for f in fp.scan_document(text, name)]
+    assert pruned == full
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_property_the_shortcut_changes_no_finding(case):
+    text, name = case
+    matcher = fp._matcher(None)
+    fast = [f.to_dict() for f in fp.scan_document(text, name, banned=matcher)]
+    with mock.patch.object(matcher, "_shortcut", None):
+        slow = [f.to_dict() for f in fp.scan_document(text, name, banned=matcher)]
+    assert fast == slow
+
+
+def test_many_findings_each_get_their_key_path():
+    lines = [f"key_{i}: {'claude-3' if i % 7 == 3 else 'harness'} x" for i in range(5000)]
+    text = "top:\n" + "".join(f"  {line}\n" for line in lines) + "after: [a, claude]\n"
+    findings = fp.scan_document(text, "many.yaml")
+    expected = [(i + 2, len(f"  key_{i}: ") + 1, f"top.key_{i}") for i in range(5000) if i % 7 == 3]
+    assert [(f.line, f.column, f.path) for f in findings] == [*expected, (5002, 12, "after[1]")]
+
+
+def test_findings_on_one_long_json_line_get_key_paths():
+    items = {f"k{i}": "harness" for i in range(20000)}
+    items.update({"k5": "claude", "k19000": ["x", "anthropic"]})
+    text = json.dumps({"entries": items})
+    findings = fp.scan_document(text, "long.json")
+    assert [(f.line, f.column, f.path) for f in findings] == [
+        (1, text.index('"claude"') + 2, "entries.k5"),
+        (1, text.index('"anthropic"') + 2, "entries.k19000[1]")]
+
+
+def test_recursive_alias_with_a_text_finding_terminates():
+    # the finding sits inside a sequence whose first item is the sequence itself:
+    # one finding at a time, following that item never ended
+    text = "a: &a [*a, claude, {b: *a, c: x claude}]\n"
+
+    def hung(_signum, _frame):
+        raise AssertionError("no answer within a minute: a loop")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        findings = _failures(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [(f.column, f.path) for f in findings] == [
+        (text.index("claude") + 1, "a[1]"), (text.rindex("claude") + 1, "a[2].c")]
+
+
+def test_alias_inside_a_collection_with_nothing_else_is_judged():
+    text = 'h: &h "\\x61nthropic"\nlater: [*h]\nmore: {x: *h}\n'
+    assert [f.path for f in _failures(text)] == ["h", "later[0]", "more.x"]
+
+
+def test_alias_budget_counts_aliases_of_clean_values_too():
+    # 100,000 aliases followed (of a clean value): the alias after them is not
+    text = ('q: &q harness\nlist: [' + ", ".join(["*q"] * 100_000) + ']\n'
+            'h: &h "\\x61nthropic"\nlater: *h\n')
+    assert [f.path for f in _failures(text)] == ["h"]
+
+
+def test_decoded_finding_after_empty_documents():
+    text = "---\n---\n# nothing\n---\nk: harness\nkey: \"\\x61nthropic\"\n"
+    assert [(f.path, f.line, f.decoded) for f in _failures(text)] == [("key", 6, True)]
+
+
+def test_scan_leaves_the_garbage_collector_as_it_found_it():
+    # the scan turns the cyclic GC off while it runs (millions of objects, no cycles)
+    assert gc.isenabled()
+    assert _failures("a: claude\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert _failures("a: claude\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
