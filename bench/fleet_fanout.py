@@ -49,6 +49,7 @@ import re
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -371,6 +372,10 @@ def main() -> int:
                         help="leave the hosts and the work directory (logs of every run)")
     add_results_argument(parser)
     args = parser.parse_args()
+    # A plain SIGTERM or SIGHUP would end Python without its finally blocks: exit through
+    # them, so the hosts are removed whoever stops the bench.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
     counts: list[int] = args.hosts
     n = counts[-1]
     names = [NAME.format(i) for i in range(n)]
