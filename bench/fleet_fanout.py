@@ -79,6 +79,10 @@ class CheckFailed(RuntimeError):
     """A run that did not exit 0 with failed=0 and unreachable=0 on every host."""
 
 
+class HostsGone(RuntimeError):
+    """A run failed because some of its hosts stopped running: never a finding about a mode."""
+
+
 @dataclass
 class Run:
     """One ansible-playbook run: wall time, its output, and where the CPU went."""
@@ -206,7 +210,16 @@ def playbook(repo: Path, inventory: Path, hosts: list[str], *, mitogen: bool, ch
     machine_used = machine_cpu() - machine_before
     (workdir / f"{label.replace(' ', '_').replace(',', '')}.log").write_text(
         done.stdout + "\n--- stderr ---\n" + done.stderr)
-    verify(done, hosts, label)
+    try:
+        verify(done, hosts, label)
+    except CheckFailed:
+        gone = [name for name in hosts if podman(
+            "inspect", "-f", "{{.State.Running}}", name, check=False).stdout.strip() != "true"]
+        if gone:
+            raise HostsGone(f"{label}: failed because host(s) stopped running during the run "
+                            f"(removed by something else on this machine?): {', '.join(gone)}"
+                            ) from None
+        raise
     hosts_used = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
     return Run(elapsed, done.stdout, cpu_used, hosts_used, machine_used)
 
@@ -374,8 +387,12 @@ def main() -> int:
     args = parser.parse_args()
     # A plain SIGTERM or SIGHUP would end Python without its finally blocks: exit through
     # them, so the hosts are removed whoever stops the bench.
+    def stop(number: int, _frame) -> None:
+        print(f"stopped by signal {signal.Signals(number).name}; removing the hosts", flush=True)
+        sys.exit(128 + number)
+
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
+        signal.signal(signum, stop)
     counts: list[int] = args.hosts
     n = counts[-1]
     names = [NAME.format(i) for i in range(n)]
