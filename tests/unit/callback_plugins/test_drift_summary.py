@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.unit.callback_plugins.local_playbook import run_local_playbook
+
 PLAYBOOK = """
 - name: Drift demo
   hosts: all
@@ -37,16 +35,8 @@ def run_playbook(tmp_path: Path, *extra: str) -> str:
     (tmp_path / "roles" / "drifting" / "handlers" / "main.yml").write_text(
         "- name: Restart drifting\n  ansible.builtin.debug:\n    msg: z\n  changed_when: true\n")
     (tmp_path / "site.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_ROLES_PATH=str(tmp_path / "roles"))
-    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-    done = subprocess.run(
-        [str(ansible_playbook), "-i", "alpha,beta,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-e", "ansible_become=false",
-         str(tmp_path / "site.yml"), *extra],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_local_playbook(tmp_path / "site.yml", "alpha,beta,", *extra,
+                              env={"ANSIBLE_ROLES_PATH": str(tmp_path / "roles")})
     return done.stdout[done.stdout.index("DRIFT SUMMARY"):]
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.unit.callback_plugins.local_playbook import run_local_playbook
+
 PLAYBOOK = """
 - name: Timing demo
   hosts: all
@@ -28,19 +26,11 @@ PLAYBOOK = """
 """
 
 
-def run_playbook(tmp_path: Path, output: Path | None) -> subprocess.CompletedProcess:
+def run_playbook(tmp_path: Path, output: Path | None) -> None:
     (tmp_path / "site.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_CALLBACKS_ENABLED="task_timings")
-    env.pop("TASK_TIMINGS_FILE", None)
-    if output is not None:
-        env["TASK_TIMINGS_FILE"] = str(output)
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "alpha,", "-c", "local",
-         "-e", f"ansible_python_interpreter={sys.executable}", str(tmp_path / "site.yml")],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
+    run_local_playbook(tmp_path / "site.yml", "alpha,", env={
+        "ANSIBLE_CALLBACKS_ENABLED": "task_timings",
+        "TASK_TIMINGS_FILE": None if output is None else str(output)})
 
 
 def test_every_task_and_handler_is_timed_slowest_first(tmp_path):
