@@ -27,6 +27,7 @@ the floor goes.
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import re
 import secrets
@@ -47,10 +48,17 @@ VENV = "/opt/golden-state/venv"
 RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
 # ansible.cfg's strategy_plugins/ holds the shim that loads Mitogen's strategy.
 MITOGEN_ENV = "ANSIBLE_STRATEGY=mitogen_linear"
-PROFILE_ENV = ("ANSIBLE_CALLBACKS_ENABLED=drift_summary,task_timings "
-               "TASK_TIMINGS_FILE=/root/task-timings.json")
 TARGET_MITOGEN_RATIO, TARGET_MITOGEN_SECONDS = 1.5, 5.0
 TARGET_PLAIN_RATIO, TARGET_PLAIN_SECONDS = 1.3, 20.0
+
+
+def profile_env() -> str:
+    """task_timings added to the callbacks ansible.cfg enables (the variable replaces them)."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "ansible.cfg")
+    enabled = [name.strip() for name in config["defaults"]["callbacks_enabled"].split(",")]
+    return (f"ANSIBLE_CALLBACKS_ENABLED={','.join([*enabled, 'task_timings'])} "
+            "TASK_TIMINGS_FILE=/root/task-timings.json")
 
 
 def pins() -> list[str]:
@@ -87,7 +95,7 @@ def run(host: PodmanHost, playbook: str, *, mitogen: bool, profile: bool = False
         ) -> tuple[float, list[int]]:
     # As the pull runner does: the checkout's fleet package first for the controller plugins.
     env = (f"ANSIBLE_CONFIG=/srv/repo/ansible.cfg PYTHONPATH=/srv/repo/module_utils "
-           f"{MITOGEN_ENV if mitogen else ''} {PROFILE_ENV if profile else ''}")
+           f"{MITOGEN_ENV if mitogen else ''} {profile_env() if profile else ''}")
     command = (f"cd /srv/repo && {env} {VENV}/bin/ansible-playbook -i /srv/bench/hosts.yml "
                f"{playbook}")
     start = time.monotonic()
