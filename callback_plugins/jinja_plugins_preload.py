@@ -12,8 +12,9 @@ description:
     repository, the fleet package behind its filters too).
   - When a play starts, this callback loads them in the controller process,
     so every worker forked after it inherits them, loaded.
-  - It changes no output and no result. Measured on the no-op site converge,
-    it saves about 1.5 s of a 13 s run (see docs/performance.md).
+  - It changes no output and no result. Measured under Mitogen, the no-op
+    site converge went from 13.65 s to 10.54 s, a webhook's converge (p50)
+    from 21.7 s to 14.8 s (docs/performance.md).
   - Enabled in ansible.cfg (C(callbacks_enabled)).
 """
 
