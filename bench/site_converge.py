@@ -54,7 +54,8 @@ TARGET_PLAIN_RATIO, TARGET_PLAIN_SECONDS = 1.3, 20.0
 
 def profile_env() -> str:
     """task_timings added to the callbacks ansible.cfg enables (the variable replaces them)."""
-    config = configparser.ConfigParser()
+    # Read as Ansible reads it: no interpolation, ';' starts an inline comment.
+    config = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
     config.read(ROOT / "ansible.cfg")
     enabled = [name.strip() for name in config["defaults"]["callbacks_enabled"].split(",")]
     return (f"ANSIBLE_CALLBACKS_ENABLED={','.join([*enabled, 'task_timings'])} "
